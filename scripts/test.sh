@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Run the test suite with node's built-in runner on TypeScript (tsx).
+#   scripts/test.sh            all tests, notebook execution and browser checks included
+#   scripts/test.sh --unit     only the tests of lib/ (fast)
+#   scripts/test.sh FILE...    the given test files
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+if [ "${1:-}" = "--unit" ]; then
+  files=$(ls test/*.test.ts | grep -v notebooks.test.ts)
+elif [ $# -gt 0 ]; then
+  files="$*"
+else
+  files=$(ls test/*.test.ts)
+fi
+# One file at a time: 2 cores, and TensorFlow already uses both.
+exec node --import tsx --test --test-concurrency=1 $files

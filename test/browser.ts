@@ -1,0 +1,104 @@
+/**
+ * The browser check of HTML reports: headless Debian Chromium (playwright-core, no
+ * downloaded browser) opens a report with the network blocked and reports what a
+ * reader would see: charts drawn, equations typeset, errors, requests that left the page.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { chromium, type Browser } from "playwright-core";
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+/** What a report should show, from the runner's manifest.json. */
+export interface ReportExpectation {
+  html: string;
+  figures: number;
+  equations: number;
+}
+
+/** What the browser saw. */
+export interface ReportObservation {
+  plots: { traces: number; drawn: boolean }[];
+  typesetEquations: number;
+  mathErrors: number;
+  consoleErrors: string[];
+  externalRequests: string[];
+  failedRequests: string[];
+}
+
+/** Start the system Chromium headless; fail with a clear message when it is missing. */
+export async function launchChromium(): Promise<Browser> {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} not found: the browser check needs Debian's chromium (npm run setup installs it as root; ` +
+      "otherwise `sudo apt-get install chromium`, or set CHROMIUM_PATH)");
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Without the background-networking flags Chromium phones home at start, which a closed network refuses.
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync"],
+  });
+}
+
+/** Open one report file with every non-file request blocked, and observe it. */
+export async function observeReport(browser: Browser, file: string, expected: ReportExpectation): Promise<ReportObservation> {
+  const context = await browser.newContext({ offline: true, viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const obs: ReportObservation = { plots: [], typesetEquations: 0, mathErrors: 0, consoleErrors: [], externalRequests: [], failedRequests: [] };
+  await context.route("**/*", async (route) => {
+    const url = route.request().url();
+    if (url.startsWith("file:") || url.startsWith("data:") || url.startsWith("blob:")) return route.continue();
+    obs.externalRequests.push(url);
+    return route.abort("blockedbyclient");
+  });
+  page.on("console", (msg) => { if (msg.type() === "error") obs.consoleErrors.push(msg.text()); });
+  page.on("pageerror", (err) => obs.consoleErrors.push(`uncaught: ${err.message}`));
+  page.on("requestfailed", (req) => {
+    if (!obs.externalRequests.includes(req.url())) obs.failedRequests.push(`${req.url()} (${req.failure()?.errorText})`);
+  });
+
+  await page.goto(`file://${path.resolve(file)}`, { waitUntil: "load", timeout: 120_000 });
+  // Charts draw asynchronously; MathJax typesets after its startup promise.
+  await page.waitForFunction((n: number) => document.querySelectorAll(".js-plotly-plot .main-svg").length >= n,
+    expected.figures, { timeout: 60_000 }).catch(() => undefined);
+  if (expected.equations > 0) {
+    await page.waitForFunction(() => {
+      const mj = (window as unknown as { MathJax?: { startup?: { promise?: Promise<unknown> } } }).MathJax;
+      return mj?.startup?.promise !== undefined;
+    }, undefined, { timeout: 30_000 }).catch(() => undefined);
+    await page.evaluate(async () => {
+      const mj = (window as unknown as { MathJax?: { startup?: { promise?: Promise<unknown> } } }).MathJax;
+      await mj?.startup?.promise;
+    }).catch(() => undefined);
+  }
+  const seen = await page.evaluate(() => ({
+    plots: Array.from(document.querySelectorAll(".js-plotly-plot")).map((el) => ({
+      traces: ((el as unknown as { data?: unknown[] }).data ?? []).length,
+      drawn: el.querySelector(".main-svg") !== null,
+    })),
+    typesetEquations: document.querySelectorAll("mjx-container").length,
+    mathErrors: document.querySelectorAll("mjx-merror, [data-mjx-error]").length,
+  }));
+  Object.assign(obs, seen);
+  await context.close();
+  return obs;
+}
+
+/** Problems a reader would meet in a report, as readable lines (empty when all is well). */
+export function reportProblems(expected: ReportExpectation, obs: ReportObservation): string[] {
+  const problems: string[] = [];
+  if (obs.plots.length !== expected.figures) problems.push(`${obs.plots.length} charts rendered, the notebook shows ${expected.figures}`);
+  obs.plots.forEach((p, i) => {
+    if (!p.drawn) problems.push(`chart ${i + 1} was not drawn`);
+    if (p.traces === 0) problems.push(`chart ${i + 1} has no traces`);
+  });
+  if (obs.typesetEquations < expected.equations) {
+    problems.push(`${obs.typesetEquations} equations typeset, the markdown holds ${expected.equations}`);
+  }
+  if (obs.mathErrors > 0) problems.push(`${obs.mathErrors} equations failed to typeset`);
+  for (const e of obs.consoleErrors) problems.push(`console error: ${e}`);
+  for (const u of obs.externalRequests) problems.push(`request left the page: ${u}`);
+  for (const u of obs.failedRequests) problems.push(`request failed: ${u}`);
+  return problems;
+}
