@@ -1,0 +1,55 @@
+/**
+ * Measures one loadImdb() on the real archive: wall time, whether the cache was hit, peak memory
+ * and cache size. Run it twice with the same cache folder to compare a first and a cached load:
+ *
+ *   node --import tsx scripts/imdb-bench.ts --cache-dir /tmp/imdb-bench   # first: preprocesses
+ *   node --import tsx scripts/imdb-bench.ts --cache-dir /tmp/imdb-bench   # second: from the cache
+ *
+ * The archive: --archive PATH, else $IMDB_ARCHIVE, else ../shared/data/aclImdb_v1-labeled.tar.gz.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { REPO_ROOT, loadImdb } from '../lib/imdb';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function folderBytes(dir: string): number {
+  if (!fs.existsSync(dir)) return 0;
+  return fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+}
+
+async function main(): Promise<void> {
+  const archivePath =
+    arg('--archive') ?? process.env.IMDB_ARCHIVE ?? path.resolve(REPO_ROOT, '..', 'shared', 'data', 'aclImdb_v1-labeled.tar.gz');
+  const cacheDir = arg('--cache-dir') ?? path.join(os.tmpdir(), 'imdb-bench-cache');
+  const started = performance.now();
+  const data = await loadImdb({ archivePath, cacheDir, download: false });
+  const seconds = (performance.now() - started) / 1000;
+  const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+  console.log(
+    JSON.stringify(
+      {
+        fromCache: data.info.fromCache,
+        seconds: Number(seconds.toFixed(3)),
+        train: data.train.size,
+        test: data.test.size,
+        peakRss: mb(process.resourceUsage().maxRSS * 1024),
+        rssNow: mb(process.memoryUsage().rss),
+        cacheDir,
+        cacheBytes: mb(folderBytes(cacheDir)),
+        cacheFile: data.info.cacheFile,
+      },
+      null,
+      1,
+    ),
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
