@@ -1,0 +1,148 @@
+// The JupyterLab check: a real JupyterLab 4 from the project environment, driven in
+// headless Chromium. Run all cells of a notebook in the TypeScript kernel, see the Plotly
+// chart drawn, save, then reopen the saved notebook in a new server that has never seen it
+// (so it is untrusted) and in Notebook 7, and see the chart drawn again without running it.
+// Screenshots go to test-artifacts/jupyterlab/.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "./browser";
+
+const ROOT = path.resolve(__dirname, "..");
+const ARTIFACTS = path.join(ROOT, "test-artifacts", "jupyterlab");
+const NOTEBOOK = "00-environment.ipynb";
+const CHART = ".jp-OutputArea-output .js-plotly-plot .main-svg";
+
+interface Lab { proc: ChildProcess; url: string; token: string; log: string[] }
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+/** Start JupyterLab on 127.0.0.1 with a token and private Jupyter dirs (a fresh notary: nothing is trusted). */
+async function startLab(rootDir: string, stateDir: string): Promise<Lab> {
+  const port = await freePort();
+  const token = crypto.randomBytes(16).toString("hex");
+  fs.mkdirSync(stateDir, { recursive: true });
+  const proc = spawn(path.join(ROOT, ".venv", "bin", "jupyter"), [
+    "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", `--ServerApp.port=${port}`, `--IdentityProvider.token=${token}`,
+    `--ServerApp.root_dir=${rootDir}`, "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    `--LabApp.workspaces_dir=${path.join(stateDir, "workspaces")}`, "--LabApp.extension_manager=readonly",
+    ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
+  ], {
+    cwd: rootDir,
+    env: { ...process.env, JUPYTER_CONFIG_DIR: path.join(stateDir, "config"), JUPYTER_DATA_DIR: path.join(stateDir, "data"),
+      JUPYTER_RUNTIME_DIR: path.join(stateDir, "runtime"), GRU_PROFILE: "ci" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const log: string[] = [];
+  proc.stdout?.on("data", (d: Buffer) => log.push(d.toString()));
+  proc.stderr?.on("data", (d: Buffer) => log.push(d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 120; i++) {
+    if (proc.exitCode !== null) throw new Error(`jupyter lab exited early:\n${log.join("")}`);
+    try {
+      const r = await fetch(`${url}/api/status?token=${token}`);
+      if (r.ok) return { proc, url, token, log };
+    } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  proc.kill("SIGKILL");
+  throw new Error(`jupyter lab did not answer within 60 s:\n${log.join("")}`);
+}
+
+/** Shut the server down through its API, as a user's "Shut Down" does; kill only if it hangs. */
+async function stopLab(lab: Lab): Promise<void> {
+  if (lab.proc.exitCode !== null) return;
+  await fetch(`${lab.url}/api/shutdown?token=${lab.token}`, { method: "POST" }).catch(() => undefined);
+  const exited = await Promise.race([
+    new Promise<boolean>((r) => lab.proc.once("exit", () => r(true))),
+    new Promise<boolean>((r) => setTimeout(() => r(false), 20_000)),
+  ]);
+  if (!exited) lab.proc.kill("SIGKILL");
+  assert.ok(exited, "jupyter lab did not shut down cleanly within 20 s");
+}
+
+async function openPage(browser: Browser, url: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  await page.goto(url, { waitUntil: "domcontentloaded", timeout: 120_000 });
+  return page;
+}
+
+let browser: Browser | undefined;
+const labs: Lab[] = [];
+const work = path.join(ARTIFACTS, "notebooks");
+
+before(async () => {
+  fs.rmSync(ARTIFACTS, { recursive: true, force: true });
+  fs.mkdirSync(work, { recursive: true });
+  fs.copyFileSync(path.join(ROOT, "notebooks", NOTEBOOK), path.join(work, NOTEBOOK));
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  for (const lab of labs) await stopLab(lab).catch(() => lab.proc.kill("SIGKILL"));
+});
+
+test("JupyterLab: run all cells in the TypeScript kernel, the Plotly chart is drawn, the notebook saves", async () => {
+  assert.ok(browser);
+  const lab = await startLab(work, path.join(ARTIFACTS, "state-1"));
+  labs.push(lab);
+  const page = await openPage(browser, `${lab.url}/lab/tree/${NOTEBOOK}?token=${lab.token}&reset`);
+  await page.locator(".jp-Notebook").first().waitFor({ timeout: 120_000 });
+  // Wait for the kernel before running: the toolbar shows its name and an idle status.
+  await page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first().waitFor({ timeout: 120_000 });
+  await page.locator(".lm-MenuBar-itemLabel", { hasText: /^Run$/ }).click();
+  await page.locator(".lm-Menu-itemLabel", { hasText: /^Run All Cells$/ }).click();
+  await page.locator(CHART).first().waitFor({ state: "visible", timeout: 300_000 });
+  await page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first().waitFor({ timeout: 300_000 });
+  await page.locator(CHART).first().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(ARTIFACTS, "1-run-all.png") });
+  const traces = await page.locator(".jp-OutputArea-output .js-plotly-plot").first()
+    .evaluate((el) => ((el as unknown as { data?: unknown[] }).data ?? []).length);
+  assert.ok(traces > 0, "the chart has no traces");
+
+  await page.keyboard.press("Control+s");
+  // Saved when the file on disk holds the chart's output.
+  const file = path.join(work, NOTEBOOK);
+  for (let i = 0; i < 60 && !fs.readFileSync(file, "utf8").includes("application/vnd.plotly.v1+json"); i++) {
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.match(fs.readFileSync(file, "utf8"), /application\/vnd\.plotly\.v1\+json/, "the saved notebook lacks the chart output");
+  await page.close();
+  await stopLab(lab);
+});
+
+test("reopened untrusted in a fresh JupyterLab, and in Notebook 7, the saved chart is drawn without running", async () => {
+  assert.ok(browser);
+  const file = path.join(work, NOTEBOOK);
+  assert.match(fs.readFileSync(file, "utf8"), /application\/vnd\.plotly\.v1\+json/, "needs the notebook saved by the previous test");
+  const lab = await startLab(work, path.join(ARTIFACTS, "state-2")); // new notary: the notebook is untrusted here
+  labs.push(lab);
+
+  const page = await openPage(browser, `${lab.url}/lab/tree/${NOTEBOOK}?token=${lab.token}&reset`);
+  await page.locator(CHART).first().waitFor({ state: "visible", timeout: 120_000 });
+  await page.locator(CHART).first().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(ARTIFACTS, "2-reopened-untrusted.png") });
+  await page.close();
+
+  const classic = await openPage(browser, `${lab.url}/notebooks/${NOTEBOOK}?token=${lab.token}`);
+  await classic.locator(CHART).first().waitFor({ state: "visible", timeout: 120_000 });
+  await classic.locator(CHART).first().scrollIntoViewIfNeeded();
+  await classic.screenshot({ path: path.join(ARTIFACTS, "3-notebook7.png") });
+  await classic.close();
+  await stopLab(lab);
+});
