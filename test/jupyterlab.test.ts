@@ -15,8 +15,9 @@ import { launchChromium } from "./browser";
 
 const ROOT = path.resolve(__dirname, "..");
 const ARTIFACTS = path.join(ROOT, "test-artifacts", "jupyterlab");
-const NOTEBOOK = "00-environment.ipynb";
-const CHART = ".jp-OutputArea-output .js-plotly-plot .main-svg";
+const NOTEBOOK = "lab-check.ipynb";
+// The Plotly mime renderer (from the Python plotly package) draws into .jp-RenderedPlotly.
+const CHART = ".jp-RenderedPlotly .main-svg";
 
 interface Lab { proc: ChildProcess; url: string; token: string; log: string[] }
 
@@ -35,11 +36,16 @@ function freePort(): Promise<number> {
 async function startLab(rootDir: string, stateDir: string): Promise<Lab> {
   const port = await freePort();
   const token = crypto.randomBytes(16).toString("hex");
-  fs.mkdirSync(stateDir, { recursive: true });
+  // Render every cell (JupyterLab 4 attaches only cells in view by default), and no news pop-up.
+  const settings = path.join(stateDir, "settings");
+  fs.mkdirSync(path.join(settings, "@jupyterlab", "notebook-extension"), { recursive: true });
+  fs.writeFileSync(path.join(settings, "@jupyterlab", "notebook-extension", "tracker.jupyterlab-settings"),
+    JSON.stringify({ windowingMode: "none" }));
   const proc = spawn(path.join(ROOT, ".venv", "bin", "jupyter"), [
     "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", `--ServerApp.port=${port}`, `--IdentityProvider.token=${token}`,
     `--ServerApp.root_dir=${rootDir}`, "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     `--LabApp.workspaces_dir=${path.join(stateDir, "workspaces")}`, "--LabApp.extension_manager=readonly",
+    `--LabApp.user_settings_dir=${settings}`, `--JupyterNotebookApp.user_settings_dir=${settings}`,
     ...(process.getuid?.() === 0 ? ["--allow-root"] : []),
   ], {
     cwd: rootDir,
@@ -75,6 +81,38 @@ async function stopLab(lab: Lab): Promise<void> {
   assert.ok(exited, "jupyter lab did not shut down cleanly within 20 s");
 }
 
+/** Wait until the server runs an idle tslab kernel for the notebook (the page's own indicator says idle before it connects). */
+async function waitForKernel(lab: Lab, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = await fetch(`${lab.url}/api/sessions?token=${lab.token}`).catch(() => undefined);
+    const sessions = r?.ok ? (await r.json()) as { path: string; kernel?: { name: string; execution_state: string } }[] : [];
+    const s = sessions.find((x) => x.path.endsWith(NOTEBOOK));
+    if (s?.kernel?.name === "tslab" && s.kernel.execution_state === "idle") return;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  throw new Error(`no idle tslab kernel for ${NOTEBOOK} after ${timeoutMs / 1000} s:\n${lab.log.join("").slice(-3000)}`);
+}
+
+/** Wait for a drawn, interactive chart; on failure keep a screenshot of what the page showed instead.
+ * A reopened notebook first shows the PNG snapshot the renderer saved with the output, and
+ * becomes interactive when the pointer enters it (jupyterlab-plotly's design): so hover it. */
+async function waitForChart(page: Page, shot: string, timeoutMs: number): Promise<void> {
+  const chart = page.locator(CHART).first();
+  const deadline = Date.now() + timeoutMs;
+  const snapshot = page.locator(".jp-RenderedPlotly img.plot-img").first();
+  while (!(await chart.isVisible())) {
+    if (await snapshot.isVisible()) await snapshot.hover().catch(() => undefined);
+    if (Date.now() > deadline) {
+      await page.screenshot({ path: path.join(ARTIFACTS, `FAILED-${shot}`) }).catch(() => undefined);
+      throw new Error(`no Plotly chart drawn by the mime renderer within ${timeoutMs / 1000} s (see FAILED-${shot})`);
+    }
+    await page.waitForTimeout(500);
+  }
+  await chart.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(ARTIFACTS, shot) });
+}
+
 async function openPage(browser: Browser, url: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   await page.goto(url, { waitUntil: "domcontentloaded", timeout: 120_000 });
@@ -88,7 +126,17 @@ const work = path.join(ARTIFACTS, "notebooks");
 before(async () => {
   fs.rmSync(ARTIFACTS, { recursive: true, force: true });
   fs.mkdirSync(work, { recursive: true });
-  fs.copyFileSync(path.join(ROOT, "notebooks", NOTEBOOK), path.join(work, NOTEBOOK));
+  // A short notebook whose chart sits in view: the check is about rendering, not scrolling.
+  const cell = (source: string) => ({ cell_type: "code", metadata: {}, outputs: [], execution_count: null, source });
+  fs.writeFileSync(path.join(work, NOTEBOOK), JSON.stringify({
+    nbformat: 4, nbformat_minor: 4,
+    metadata: { kernelspec: { name: "tslab", display_name: "TypeScript (GRU course)", language: "typescript" } },
+    cells: [
+      { cell_type: "markdown", metadata: {}, source: "# JupyterLab check\nA chart drawn through `lib/display.ts`." },
+      cell('import { historyChart } from "./lib/plot";\nimport { show } from "./lib/display";'),
+      cell('show(historyChart("Model Loss", { Train: [0.6, 0.4, 0.3], Validation: [0.55, 0.45, 0.5] }));'),
+    ],
+  }));
   browser = await launchChromium();
 });
 
@@ -103,15 +151,12 @@ test("JupyterLab: run all cells in the TypeScript kernel, the Plotly chart is dr
   labs.push(lab);
   const page = await openPage(browser, `${lab.url}/lab/tree/${NOTEBOOK}?token=${lab.token}&reset`);
   await page.locator(".jp-Notebook").first().waitFor({ timeout: 120_000 });
-  // Wait for the kernel before running: the toolbar shows its name and an idle status.
-  await page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first().waitFor({ timeout: 120_000 });
+  await waitForKernel(lab, 120_000);
   await page.locator(".lm-MenuBar-itemLabel", { hasText: /^Run$/ }).click();
   await page.locator(".lm-Menu-itemLabel", { hasText: /^Run All Cells$/ }).click();
-  await page.locator(CHART).first().waitFor({ state: "visible", timeout: 300_000 });
-  await page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first().waitFor({ timeout: 300_000 });
-  await page.locator(CHART).first().scrollIntoViewIfNeeded();
-  await page.screenshot({ path: path.join(ARTIFACTS, "1-run-all.png") });
-  const traces = await page.locator(".jp-OutputArea-output .js-plotly-plot").first()
+  await waitForChart(page, "1-run-all.png", 180_000);
+  await page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first().waitFor({ timeout: 180_000 });
+  const traces = await page.locator(".jp-RenderedPlotly.js-plotly-plot").first()
     .evaluate((el) => ((el as unknown as { data?: unknown[] }).data ?? []).length);
   assert.ok(traces > 0, "the chart has no traces");
 
@@ -134,15 +179,11 @@ test("reopened untrusted in a fresh JupyterLab, and in Notebook 7, the saved cha
   labs.push(lab);
 
   const page = await openPage(browser, `${lab.url}/lab/tree/${NOTEBOOK}?token=${lab.token}&reset`);
-  await page.locator(CHART).first().waitFor({ state: "visible", timeout: 120_000 });
-  await page.locator(CHART).first().scrollIntoViewIfNeeded();
-  await page.screenshot({ path: path.join(ARTIFACTS, "2-reopened-untrusted.png") });
+  await waitForChart(page, "2-reopened-untrusted.png", 120_000);
   await page.close();
 
   const classic = await openPage(browser, `${lab.url}/notebooks/${NOTEBOOK}?token=${lab.token}`);
-  await classic.locator(CHART).first().waitFor({ state: "visible", timeout: 120_000 });
-  await classic.locator(CHART).first().scrollIntoViewIfNeeded();
-  await classic.screenshot({ path: path.join(ARTIFACTS, "3-notebook7.png") });
+  await waitForChart(classic, "3-notebook7.png", 120_000);
   await classic.close();
   await stopLab(lab);
 });
