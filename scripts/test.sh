@@ -6,6 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
+# The tests read the real IMDB archive: IMDB_ARCHIVE, else a shared copy beside the checkout.
+if [ -z "${IMDB_ARCHIVE:-}" ] && [ -f ../shared/data/aclImdb_v1-labeled.tar.gz ]; then
+  export IMDB_ARCHIVE=$(cd .. && pwd)/shared/data/aclImdb_v1-labeled.tar.gz
+fi
 if [ "${1:-}" = "--unit" ]; then
   files=$(ls test/*.test.ts | grep -v notebooks.test.ts)
 elif [ $# -gt 0 ]; then
