@@ -1,0 +1,245 @@
+/**
+ * The course's sentiment classifier, the reference Keras model:
+ *
+ *   Embedding(10000, 128) -> GRU(128, dropout 0.2, recurrent_dropout 0.2) -> Dense(1, sigmoid)
+ *
+ * with the recurrent layer swappable (tf.layers.gru, LSTM, SimpleRNN) for later comparisons,
+ * Keras's initialisers made explicit and seeded, and a per-layer parameter summary.
+ */
+import * as tf from '@tensorflow/tfjs-node';
+import pl from 'nodejs-polars';
+import { KerasGRU, kerasGru } from './gru';
+
+/** The recurrent layer in the middle of the model. */
+export type RnnKind = 'kerasGru' | 'tfGru' | 'lstm' | 'simpleRnn';
+
+/** Every RnnKind, in the order the course compares them. */
+export const RNN_KINDS: readonly RnnKind[] = ['kerasGru', 'tfGru', 'lstm', 'simpleRnn'];
+
+/** What the model looks like; `seed` makes its initial weights and GRU dropout masks repeatable. */
+export interface ModelConfig {
+  /** Vocabulary size: rows of the embedding table (ids 0..numWords-1). */
+  numWords: number;
+  /** Tokens per review (the input length). */
+  maxLen: number;
+  embeddingDim: number;
+  units: number;
+  /** Fraction of x_t dropped inside the recurrent layer (training only). */
+  dropout: number;
+  /** Fraction of h_{t-1} dropped inside the recurrent layer (training only). */
+  recurrentDropout: number;
+  rnn: RnnKind;
+  /** null: unseeded (TensorFlow.js draws from Math.random). */
+  seed: number | null;
+}
+
+/** The reference configuration (the Keras program the course reproduces). */
+export const REFERENCE_MODEL: Readonly<ModelConfig> = {
+  numWords: 10_000,
+  maxLen: 500,
+  embeddingDim: 128,
+  units: 128,
+  dropout: 0.2,
+  recurrentDropout: 0.2,
+  rnn: 'kerasGru',
+  seed: 42,
+};
+
+/** Layer names, fixed so that saved weights and summaries read the same in every run. */
+const RNN_LAYER_NAME: Record<RnnKind, string> = { kerasGru: 'gru', tfGru: 'tf_gru', lstm: 'lstm', simpleRnn: 'simple_rnn' };
+
+// ---------------------------------------------------------------------------
+// Seeds
+
+/** A 31-bit seed mixed from a base seed and labels (murmur-style), so streams do not overlap. */
+export function deriveSeed(seed: number, ...parts: (string | number)[]): number {
+  let h = (seed ^ 0x9e3779b9) >>> 0;
+  for (const ch of parts.join('/')) {
+    h = Math.imul(h ^ ch.charCodeAt(0), 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+  }
+  return h >>> 1; // keep it a positive int32: tfjs seeds go through toString() into seedrandom
+}
+
+// Seeds for each initialiser, or undefined for TensorFlow.js's unseeded default.
+function seedFor(config: ModelConfig, what: string): number | undefined {
+  return config.seed === null ? undefined : deriveSeed(config.seed, 'init', what);
+}
+
+// tfjs warns on every orthogonal init above 2000 elements (a 128x384 recurrent kernel is 49,152):
+// the warning is about a one-off ~0.1 s, so it is dropped while a model is built or loaded.
+function muteOrthogonalWarning(): () => void {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].startsWith('Orthogonal initializer is being called')) return;
+    warn(...args);
+  };
+  return () => {
+    console.warn = warn;
+  };
+}
+
+function withoutOrthogonalWarning<T>(build: () => T): T {
+  const restore = muteOrthogonalWarning();
+  try {
+    return build();
+  } finally {
+    restore();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Building
+
+function checkConfig(c: ModelConfig): void {
+  const positiveInts: (keyof ModelConfig)[] = ['numWords', 'maxLen', 'embeddingDim', 'units'];
+  for (const key of positiveInts) {
+    const v = c[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new Error(`model: ${key} must be a positive integer, got ${v}`);
+  }
+  for (const key of ['dropout', 'recurrentDropout'] as const) {
+    if (!(c[key] >= 0 && c[key] < 1)) throw new Error(`model: ${key} must be in [0, 1), got ${c[key]}`);
+  }
+  if (!RNN_KINDS.includes(c.rnn)) throw new Error(`model: rnn must be one of ${RNN_KINDS.join(', ')}, got ${JSON.stringify(c.rnn)}`);
+  if (c.seed !== null && !(Number.isInteger(c.seed) && c.seed >= 0 && c.seed <= 0xffffffff)) {
+    throw new Error(`model: seed must be an integer in 0..2^32-1 or null, got ${c.seed}`);
+  }
+}
+
+// Keras's defaults for every recurrent layer: glorot_uniform kernel, orthogonal recurrent kernel, zero bias.
+function kerasRecurrentInitializers(config: ModelConfig) {
+  return {
+    kernelInitializer: tf.initializers.glorotUniform({ seed: seedFor(config, 'rnn/kernel') }),
+    recurrentInitializer: tf.initializers.orthogonal({ gain: 1, seed: seedFor(config, 'rnn/recurrent_kernel') }),
+    biasInitializer: tf.initializers.zeros(),
+  };
+}
+
+function recurrentLayer(config: ModelConfig): tf.layers.Layer {
+  const common = {
+    name: RNN_LAYER_NAME[config.rnn],
+    units: config.units,
+    dropout: config.dropout,
+    recurrentDropout: config.recurrentDropout,
+  };
+  switch (config.rnn) {
+    case 'kerasGru':
+      return kerasGru({ ...common, resetAfter: true, seed: config.seed === null ? null : deriveSeed(config.seed, 'dropout') });
+    case 'tfGru':
+      // tf.layers.gru only does resetAfter=false (it throws on true); the rest follows Keras's defaults (tfjs's differ).
+      return tf.layers.gru({ ...common, ...kerasRecurrentInitializers(config), recurrentActivation: 'sigmoid' });
+    case 'lstm':
+      return tf.layers.lstm({ ...common, ...kerasRecurrentInitializers(config), recurrentActivation: 'sigmoid', unitForgetBias: true });
+    case 'simpleRnn':
+      return tf.layers.simpleRNN({ ...common, ...kerasRecurrentInitializers(config) });
+  }
+}
+
+// KerasGRU draws its initial weights unseeded; overwrite them with the same Keras initialisers, seeded.
+function seedKerasGruWeights(layer: KerasGRU, config: ModelConfig): void {
+  if (config.seed === null) return;
+  const init = kerasRecurrentInitializers(config);
+  const fresh = layer.weights.map((w) => {
+    if (w.originalName.endsWith('recurrent_kernel')) return init.recurrentInitializer.apply(w.shape);
+    if (w.originalName.endsWith('kernel')) return init.kernelInitializer.apply(w.shape);
+    return init.biasInitializer.apply(w.shape);
+  });
+  layer.setWeights(fresh);
+  tf.dispose(fresh);
+}
+
+/**
+ * Builds Embedding(numWords, embeddingDim) -> recurrent layer -> Dense(1, sigmoid) for [batch, maxLen]
+ * int32 ids, with Keras's initialisers: embeddings uniform(-0.05, 0.05), Dense glorot_uniform + zero bias.
+ */
+export function buildModel(overrides: Partial<ModelConfig> = {}): tf.Sequential {
+  const config: ModelConfig = { ...REFERENCE_MODEL, ...overrides };
+  checkConfig(config);
+  return withoutOrthogonalWarning(() => {
+    const rnn = recurrentLayer(config);
+    const model = tf.sequential({
+      name: `imdb_${RNN_LAYER_NAME[config.rnn]}`,
+      layers: [
+        tf.layers.embedding({
+          name: 'embedding',
+          inputDim: config.numWords,
+          outputDim: config.embeddingDim,
+          inputLength: config.maxLen,
+          embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: seedFor(config, 'embedding') }),
+        }),
+        rnn,
+        tf.layers.dense({
+          name: 'dense',
+          units: 1,
+          activation: 'sigmoid',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: seedFor(config, 'dense/kernel') }),
+          biasInitializer: tf.initializers.zeros(),
+        }),
+      ],
+    });
+    if (rnn instanceof KerasGRU) seedKerasGruWeights(rnn, config);
+    return model;
+  });
+}
+
+/** Loads a model saved with model.save('file://dir') (KerasGRU included: importing this module registers it). */
+export async function loadModel(dir: string): Promise<tf.LayersModel> {
+  const restore = muteOrthogonalWarning();
+  try {
+    return await tf.loadLayersModel(`file://${dir}/model.json`);
+  } finally {
+    restore();
+  }
+}
+
+/** The model's recurrent layer (the one between the embedding and the dense head). */
+export function recurrentLayerOf(model: tf.LayersModel): tf.layers.Layer {
+  const layer = model.layers.find((l) => l.getClassName() !== 'Embedding' && l.getClassName() !== 'Dense');
+  if (!layer) throw new Error(`model ${model.name} has no recurrent layer`);
+  return layer;
+}
+
+// ---------------------------------------------------------------------------
+// Summary
+
+/** One row of a model summary, Keras-style. */
+export interface LayerSummaryRow {
+  layer: string;
+  type: string;
+  outputShape: string;
+  params: number;
+}
+
+/** Keras's way of writing a shape: (None, 500, 128). */
+export function formatShape(shape: tf.Shape | tf.Shape[]): string {
+  const one = (s: tf.Shape) => `(${s.map((d) => (d === null ? 'None' : String(d))).join(', ')}${s.length === 1 ? ',' : ''})`;
+  return Array.isArray(shape[0]) ? (shape as tf.Shape[]).map(one).join(', ') : one(shape as tf.Shape);
+}
+
+/** Parameters per layer (name, type, output shape, count), ready for pl.DataFrame(rows). */
+export function summaryRows(model: tf.LayersModel): LayerSummaryRow[] {
+  return model.layers.map((l) => ({
+    layer: l.name,
+    type: l.getClassName(),
+    outputShape: formatShape(l.outputShape),
+    params: l.countParams(),
+  }));
+}
+
+/** summaryRows as a nodejs-polars DataFrame (params as an integer column). */
+export function summaryFrame(model: tf.LayersModel): pl.DataFrame {
+  const rows = summaryRows(model);
+  return pl.DataFrame([
+    pl.Series('layer', rows.map((r) => r.layer)),
+    pl.Series('type', rows.map((r) => r.type)),
+    pl.Series('outputShape', rows.map((r) => r.outputShape)),
+    pl.Series('params', Int32Array.from(rows, (r) => r.params)),
+  ]);
+}
+
+/** Total number of parameters (trainable and not). */
+export function totalParams(model: tf.LayersModel): number {
+  return model.layers.reduce((sum, l) => sum + l.countParams(), 0);
+}
