@@ -1,0 +1,278 @@
+/**
+ * How fast does a GRU train here? Times one training step (forward + backward + Adam update, via
+ * model.trainOnBatch on Input[steps, units] -> GRU(units) -> Dense(1)) and one forward pass
+ * (model.predict) for
+ *
+ *   (a) tf.layers.gru         tfjs's own GRU (resetAfter false, sigmoid gates; tfjs has no resetAfter true)
+ *   (b) KerasGRU, original    this project's layer as first written: plain tfjs ops step by step,
+ *                             autodiff (a copy of that implementation lives below, as the baseline)
+ *   (c) KerasGRU              the layer in lib/gru.ts (native graphs, hand-written backward pass)
+ *
+ * all with dropout 0.2 and recurrent dropout 0.2, at resetAfter false (like tf.layers.gru) and, for
+ * (b) and (c), also at resetAfter true (Keras's default). Variants are timed in interleaved rounds,
+ * so a change in machine load hits them alike; the table shows medians after warm-up (wall time,
+ * and this process's CPU time, which other processes' load moves less), the TensorFlow ops run
+ * eagerly ("kernel launches", one JavaScript -> TensorFlow call each) and the native graph runs per
+ * step, and the wall-time ratios against (a).
+ * Before timing, (b) and (c) run one training step from the same weights and dropout masks, and
+ * their loss and gradients are compared.
+ *
+ *   node --import tsx scripts/bench-gru.ts [--batch 32] [--steps 500] [--units 128] [--reps 5]
+ *                                          [--warmup 2] [--only a,b,c]
+ *
+ * Other processes share the CPU: the load average is printed with the figures, and so are
+ * TensorFlow's thread settings (TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, read once when
+ * TensorFlow starts, so set them on the command line to compare).
+ */
+import * as os from 'node:os';
+import * as tf from '@tensorflow/tfjs-node';
+import { GruWeights, KerasGRU, KerasGRUArgs, KerasGRUCallKwargs, PerGate, dropoutMask, kerasGru } from '../lib/gru';
+
+// ---------------------------------------------------------------------------
+// Options
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const value = Number(process.argv[i + 1]);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number, got ${process.argv[i + 1]}`);
+  return value;
+}
+
+function onlyVariants(): string[] | null {
+  const i = process.argv.indexOf('--only');
+  return i < 0 ? null : process.argv[i + 1].split(',');
+}
+
+const BATCH = option('batch', 32);
+const STEPS = option('steps', 500);
+const UNITS = option('units', 128);
+const REPS = option('reps', 5);
+const WARMUP = option('warmup', 2);
+const DROPOUT = 0.2;
+
+// ---------------------------------------------------------------------------
+// (b) the baseline: KerasGRU's call as originally written (plain ops, autodiff), kept verbatim in spirit
+
+type BaselineCell = {
+  perGateKernels: PerGate<tf.Tensor2D>;
+  fusedKernel: tf.Tensor2D;
+} & ({ resetAfter: true; candidateBias: tf.Tensor1D } | { resetAfter: false });
+
+function baselineInputSideBias(bias: tf.Tensor, resetAfter: boolean): tf.Tensor1D {
+  if (!resetAfter) return bias as tf.Tensor1D;
+  const [inputBias, recurrentBias] = tf.unstack(bias) as tf.Tensor1D[];
+  const [bz, br, bh] = tf.split(recurrentBias, 3);
+  return inputBias.add(tf.concat([bz, br, tf.zerosLike(bh)]));
+}
+
+function baselineCellParams(weights: GruWeights, resetAfter: boolean): BaselineCell {
+  const u = weights.recurrentKernel;
+  const units = u.shape[0];
+  const perGateKernels = tf.split(u, 3, 1) as PerGate<tf.Tensor2D>;
+  if (!resetAfter) return { resetAfter, perGateKernels, fusedKernel: u.slice([0, 0], [units, 2 * units]) };
+  const candidateBias = tf.split(tf.unstack(weights.bias)[1], 3)[2] as tf.Tensor1D;
+  return { resetAfter, perGateKernels, fusedKernel: u, candidateBias };
+}
+
+function baselineProjectInputs(x: tf.Tensor3D, kernel: tf.Tensor2D, bias: tf.Tensor1D, masks: PerGate<tf.Tensor2D> | null): tf.Tensor3D {
+  const [batch, time, inputDim] = x.shape;
+  const width = kernel.shape[1];
+  if (masks === null) {
+    return tf.matMul(x.reshape([batch * time, inputDim]), kernel).add(bias).reshape([batch, time, width]);
+  }
+  const maskedX = tf.stack(masks.map((m) => x.mul(m.expandDims(1)).reshape([batch * time, inputDim])));
+  const gateKernels = tf.stack(tf.split(kernel, 3, 1));
+  const perGate = tf.matMul(maskedX, gateKernels);
+  return perGate.transpose([1, 0, 2]).reshape([batch, time, width]).add(bias);
+}
+
+function baselineRecurrentTerms(hPrev: tf.Tensor2D, cell: BaselineCell, masks: PerGate<tf.Tensor2D> | null): tf.Tensor2D[] {
+  const blocks = cell.resetAfter ? 3 : 2;
+  if (masks === null) return tf.split(tf.matMul(hPrev, cell.fusedKernel), blocks, 1);
+  return cell.perGateKernels.slice(0, blocks).map((uGate, g) => tf.matMul(hPrev.mul(masks[g]), uGate));
+}
+
+function baselineCell(xw: tf.Tensor2D, hPrev: tf.Tensor2D, cell: BaselineCell, masks: PerGate<tf.Tensor2D> | null): tf.Tensor2D {
+  const [xz, xr, xh] = tf.split(xw, 3, 1);
+  const [hUz, hUr, hUh] = baselineRecurrentTerms(hPrev, cell, masks);
+  const z = tf.sigmoid(xz.add(hUz));
+  const r = tf.sigmoid(xr.add(hUr));
+  const candidate = cell.resetAfter
+    ? tf.tanh(xh.add(r.mul(hUh.add(cell.candidateBias))))
+    : tf.tanh(xh.add(tf.matMul(r.mul(masks ? hPrev.mul(masks[2]) : hPrev), cell.perGateKernels[2])));
+  return z.mul(hPrev).add(tf.sub(1, z).mul(candidate)) as tf.Tensor2D;
+}
+
+/** KerasGRU with the original call(): same weights, same seeded mask stream, plain ops and autodiff. */
+class BaselineGRU extends KerasGRU {
+  static override className = 'BaselineGRU';
+  private draws = 0;
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: KerasGRUCallKwargs = {}): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
+      const [batch, , inputDim] = x.shape;
+      const training = kwargs.training === true;
+      const draw = (shape: [number, number], rate: number): PerGate<tf.Tensor2D> | null => {
+        if (!training || !(rate > 0 && rate < 1)) return null;
+        const one = () => dropoutMask(shape, rate, this.seed === null ? undefined : this.seed + this.draws++);
+        return [one(), one(), one()];
+      };
+      const inputMasks = draw([batch, inputDim], this.dropout);
+      const recurrentMasks = draw([batch, this.units], this.recurrentDropout);
+      const weights = this.gruWeights();
+      const xw = baselineProjectInputs(x, weights.kernel, baselineInputSideBias(weights.bias, this.resetAfter), inputMasks);
+      const cell = baselineCellParams(weights, this.resetAfter);
+      const hs: tf.Tensor2D[] = [];
+      let h = tf.zeros([batch, this.units]) as tf.Tensor2D;
+      for (const xwT of tf.unstack(xw, 1) as tf.Tensor2D[]) {
+        h = baselineCell(xwT, h, cell, recurrentMasks);
+        hs.push(h);
+      }
+      return this.returnSequences ? tf.stack(hs, 1) : h;
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Counting what reaches TensorFlow
+
+type Binding = { executeOp: (...args: unknown[]) => unknown };
+type RunsSessions = { runSavedModel: (...args: unknown[]) => unknown };
+const counts = { ops: 0, graphRuns: 0 };
+
+function countNativeCalls(): void {
+  const backend = tf.backend() as unknown as { binding: Binding } & RunsSessions;
+  const binding = backend.binding;
+  const executeOp = binding.executeOp.bind(binding);
+  const counted = (...args: unknown[]) => (counts.ops++, executeOp(...args));
+  backend.binding = Object.create(binding, { executeOp: { value: counted } }); // the addon's own object is frozen
+  const runSavedModel = backend.runSavedModel.bind(backend);
+  backend.runSavedModel = (...args: unknown[]) => (counts.graphRuns++, runSavedModel(...args));
+}
+
+// ---------------------------------------------------------------------------
+// Models and timing
+
+type Variant = { key: string; label: string; resetAfter: boolean; make: () => tf.layers.Layer };
+
+const gruArgs = (resetAfter: boolean): KerasGRUArgs => ({ units: UNITS, resetAfter, dropout: DROPOUT, recurrentDropout: DROPOUT, seed: 7 });
+
+const VARIANTS: Variant[] = [
+  {
+    key: 'a', label: '(a) tf.layers.gru', resetAfter: false,
+    make: () => tf.layers.gru({ units: UNITS, recurrentActivation: 'sigmoid', dropout: DROPOUT, recurrentDropout: DROPOUT }),
+  },
+  { key: 'b', label: '(b) KerasGRU, original', resetAfter: false, make: () => new BaselineGRU(gruArgs(false)) },
+  { key: 'c', label: '(c) KerasGRU', resetAfter: false, make: () => kerasGru(gruArgs(false)) },
+  { key: 'b', label: '(b) KerasGRU, original', resetAfter: true, make: () => new BaselineGRU(gruArgs(true)) },
+  { key: 'c', label: '(c) KerasGRU', resetAfter: true, make: () => kerasGru(gruArgs(true)) },
+];
+
+function buildModel(rnn: tf.layers.Layer): tf.LayersModel {
+  const input = tf.input({ shape: [STEPS, UNITS] });
+  const output = tf.layers.dense({ units: 1 }).apply(rnn.apply(input)) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: output });
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'meanSquaredError' });
+  return model;
+}
+
+type Timing = { train: number[]; trainCpu: number[]; predict: number[]; ops: number; graphRuns: number };
+
+// Wall time, and the CPU time of this process (all its threads): the CPU time moves less with other processes' load.
+async function timeTrainStep(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor) {
+  const before = { ...counts };
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  await model.trainOnBatch(x, y); // returns the loss: the step has finished
+  const ms = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, ops: counts.ops - before.ops, graphRuns: counts.graphRuns - before.graphRuns };
+}
+
+function timePredict(model: tf.LayersModel, x: tf.Tensor): number {
+  const started = performance.now();
+  const p = model.predict(x) as tf.Tensor;
+  p.dataSync();
+  p.dispose();
+  return performance.now() - started;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((p, q) => p - q);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+// (b) and (c) from the same weights and masks must agree: loss and every gradient.
+function checkEquivalence(resetAfter: boolean, x: tf.Tensor, y: tf.Tensor): string {
+  const [baseline, fast] = [new BaselineGRU(gruArgs(resetAfter)), kerasGru(gruArgs(resetAfter))];
+  const [mb, mf] = [buildModel(baseline), buildModel(fast)];
+  mf.setWeights(mb.getWeights());
+  const lossAndGrads = (m: tf.LayersModel) =>
+    tf.variableGrads(() => tf.losses.meanSquaredError(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+      m.trainableWeights.map((w) => w.read() as tf.Variable));
+  const b = lossAndGrads(mb);
+  const f = lossAndGrads(mf);
+  const lossDiff = Math.abs(b.value.dataSync()[0] - f.value.dataSync()[0]);
+  const gradDiff = Math.max(...mb.trainableWeights.map((w, i) => {
+    const gb = b.grads[(w.read() as tf.Variable).name];
+    const gf = f.grads[(mf.trainableWeights[i].read() as tf.Variable).name];
+    return tf.tidy(() => tf.max(tf.abs(tf.sub(gb, gf))).dataSync()[0] / Math.max(1e-12, tf.max(tf.abs(gb)).dataSync()[0]));
+  }));
+  return `resetAfter=${resetAfter}: |loss diff| ${lossDiff.toExponential(1)}, max relative gradient diff ${gradDiff.toExponential(1)}`;
+}
+
+async function main(): Promise<void> {
+  countNativeCalls();
+  const only = onlyVariants();
+  const variants = VARIANTS.filter((v) => only === null || only.includes(v.key));
+  const x = tf.randomNormal([BATCH, STEPS, UNITS], 0, 1, 'float32', 1);
+  const y = tf.randomNormal([BATCH, 1], 0, 1, 'float32', 2);
+  console.log(`GRU training step: batch ${BATCH}, ${STEPS} steps, ${UNITS} -> ${UNITS} units, dropout ${DROPOUT}/${DROPOUT}, ` +
+    `${REPS} timed rounds after ${WARMUP} warm-up; tfjs-node ${tf.version.tfjs}, ${os.cpus().length} CPUs`);
+  const threads = ['TF_NUM_INTRAOP_THREADS', 'TF_NUM_INTEROP_THREADS'].map((v) => `${v}=${process.env[v] ?? '(default)'}`);
+  console.log(`${threads.join(' ')}; load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+
+  if (only === null || (only.includes('b') && only.includes('c'))) {
+    const xs = x.slice([0, 0, 0], [Math.min(BATCH, 8), Math.min(STEPS, 50), UNITS]);
+    const models = [false, true].map((r) => checkEquivalence(r, xs, y.slice([0, 0], [xs.shape[0], 1])));
+    console.log(`(b) vs (c), same weights and masks, ${xs.shape[0]}x${xs.shape[1]}: ${models.join('; ')}`);
+  }
+
+  const models = variants.map((v) => buildModel(v.make()));
+  const timings: Timing[] = variants.map(() => ({ train: [], trainCpu: [], predict: [], ops: 0, graphRuns: 0 }));
+  for (let round = 0; round < WARMUP + REPS; round++) {
+    for (const [i, model] of models.entries()) {
+      const step = await timeTrainStep(model, x, y);
+      const predictMs = timePredict(model, x);
+      if (round < WARMUP) continue;
+      timings[i].train.push(step.ms);
+      timings[i].trainCpu.push(step.cpuMs);
+      timings[i].predict.push(predictMs);
+      [timings[i].ops, timings[i].graphRuns] = [step.ops, step.graphRuns];
+    }
+    process.stdout.write(round < WARMUP ? 'w' : '.');
+  }
+  process.stdout.write('\n');
+
+  const reference = variants.findIndex((v) => v.key === 'a');
+  const header = ['variant', 'resetAfter', 'train ms/step', 'train CPU ms/step', 'predict ms', 'eager TF ops/step', 'graph runs/step', 'train speed vs (a)'];
+  const rows = variants.map((v, i) => {
+    const train = median(timings[i].train);
+    const ratio = reference >= 0 ? `${(median(timings[reference].train) / train).toFixed(2)}x` : '-';
+    const cpu = median(timings[i].trainCpu).toFixed(1);
+    return [v.label, String(v.resetAfter), train.toFixed(1), cpu, median(timings[i].predict).toFixed(1), String(timings[i].ops), String(timings[i].graphRuns), ratio];
+  });
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, c) => cell.padEnd(widths[c])).join(' | ')} |`;
+  console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
+  console.log(`train ms/step per round: ${variants.map((v, i) => `${v.label} ra=${v.resetAfter}: ${timings[i].train.map((t) => t.toFixed(0)).join(' ')}`).join('; ')}`);
+  console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
