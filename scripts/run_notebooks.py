@@ -67,6 +67,8 @@ def execute(path: Path, timeout: int) -> nbformat.NotebookNode:
             started = time.time()
             try:
                 client.execute_cell(cell, index)
+                if cell.get("execution_count") is None:  # tslab reports none to nbclient here; number cells as run
+                    cell.execution_count = code_no
             except (CellExecutionError, CellTimeoutError) as err:
                 first = next((l for l in cell.source.splitlines() if l.strip()), "")
                 reason = "timed out" if isinstance(err, CellTimeoutError) else "failed"
