@@ -1216,7 +1216,7 @@ async function ensureCacheDir(dir: string): Promise<void> {
 }
 
 /** Writes to a temporary file in the same folder, fsyncs, then renames: readers never see half a file. */
-async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     const handle = await fsp.open(tmp, 'wx');

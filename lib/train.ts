@@ -42,6 +42,7 @@ import {
   type ImdbData,
   type ImdbSplit,
   type Vocabulary,
+  writeFileAtomic,
 } from './imdb';
 import { REFERENCE_MODEL, RNN_KINDS, buildModel, deriveSeed, loadModel, recurrentLayerOf, type ModelConfig, type RnnKind } from './model';
 
@@ -504,18 +505,7 @@ export async function runStatus(runDir: string): Promise<RunStatus> {
   return { runDir: dir, exists: exists(dir), config, completedEpochs, complete: config !== null && completedEpochs >= config.epochs };
 }
 
-/** Writes a file through a temporary name + fsync + rename: readers never see half of it. */
-async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeAndSync(tmp, data);
-    await fsp.rename(tmp, file);
-  } catch (err) {
-    await fsp.rm(tmp, { force: true });
-    throw err;
-  }
-}
-
+/** Writes a new file and fsyncs it; the epoch folder around it is what gets renamed into place. */
 async function writeAndSync(file: string, data: string | Uint8Array): Promise<void> {
   const handle = await fsp.open(file, 'wx');
   try {
