@@ -243,7 +243,7 @@ describe('gradients', () => {
       const eps = 1e-6;
       const numericGrad = (target: unknown[]): number[] => {
         const out: number[] = [];
-        const visit = (arr: unknown[]) => arr.forEach((v, i) => {
+        const visit = (arr: unknown[]): void => arr.forEach((v, i) => {
           if (Array.isArray(v)) return visit(v);
           const cell = arr as number[];
           const orig = cell[i];
