@@ -371,7 +371,8 @@ export function countCorrect(y: tf.Tensor, p: tf.Tensor): tf.Scalar {
 // ---------------------------------------------------------------------------------------------
 
 /** Rows `indices` of a split as tensors: x int32 [n, maxLen], y float32 [n, 1]. */
-function gatherBatch(split: ImdbSplit, indices: ArrayLike<number>, maxLen: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
+/** Rows `indices` of a split as a batch: ids [n, maxLen] int32 and labels [n, 1]. */
+export function gatherBatch(split: ImdbSplit, indices: ArrayLike<number>, maxLen: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
   const n = indices.length;
   const x = new Int32Array(n * maxLen);
   const y = new Float32Array(n);
@@ -767,7 +768,8 @@ async function dataFor(config: TrainConfig, options: TrainOptions, say: (m: stri
   return data.subset(config.trainSize, config.testSize);
 }
 
-function trainableVariables(model: tf.LayersModel): tf.Variable[] {
+/** The model's trainable weights as the variables an optimizer updates. */
+export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
@@ -792,8 +794,8 @@ function nonFiniteLossError(config: TrainConfig, epoch: number, batch: number, b
       'check that the inputs are valid ids below numWords, or another seed.');
 }
 
-// One optimizer step; returns the batch's mean loss and the number of correct predictions.
-async function trainStep(model: tf.LayersModel, optimizer: KerasAdam, vars: tf.Variable[], x: tf.Tensor, y: tf.Tensor): Promise<{ loss: number; correct: number }> {
+/** One optimizer step (what train() runs per batch); returns the batch's mean loss and correct predictions. */
+export async function trainStep(model: tf.LayersModel, optimizer: KerasAdam, vars: tf.Variable[], x: tf.Tensor, y: tf.Tensor): Promise<{ loss: number; correct: number }> {
   const kept: { correct?: tf.Scalar } = {}; // accuracy from the same forward pass (dropout on), as Keras reports it
   const loss = optimizer.minimize(() => {
     const p = model.apply(x, { training: true }) as tf.Tensor;
