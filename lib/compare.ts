@@ -31,7 +31,7 @@ export interface ComparedLayer {
 /** The layers compared, the three tf.layers ones first (the fair comparison), then the course's GRU. */
 export const COMPARED_LAYERS: readonly ComparedLayer[] = [
   { rnn: 'simpleRnn', label: 'SimpleRNN', cell: 'SimpleRNN', implementation: 'tf.layers.simpleRNN (eager ops)', blocks: 1, biasRows: 1 },
-  { rnn: 'tfGru', label: 'GRU', cell: 'GRU', implementation: 'tf.layers.gru, reset_after=False (eager ops)', blocks: 3, biasRows: 1 },
+  { rnn: 'tfGru', label: 'GRU', cell: 'GRU', implementation: 'tf.layers.gru, reset_after=False (eager ops; TfGRU: dropout fixed)', blocks: 3, biasRows: 1 },
   { rnn: 'lstm', label: 'LSTM', cell: 'LSTM', implementation: 'tf.layers.lstm (eager ops)', blocks: 4, biasRows: 1 },
   { rnn: 'kerasGru', label: 'GRU (course)', cell: 'GRU', implementation: 'KerasGRU, reset_after=True (native TF graphs)', blocks: 3, biasRows: 2 },
 ];

@@ -12,6 +12,7 @@ import {
   deriveSeed,
   formatShape,
   loadModel,
+  TfGRU,
   recurrentLayerOf,
   summaryRows,
   totalParams,
@@ -33,8 +34,8 @@ describe('parameter counts (Keras reference numbers)', () => {
   const expected: Record<RnnKind, { rnn: number; total: number; type: string }> = {
     // GRU, reset_after=True: 3 * 128 * (128 + 128) weights + 2 * 3 * 128 biases
     kerasGru: { rnn: 99_072, total: 1_379_201, type: 'KerasGRU' },
-    // GRU, reset_after=False: one bias row
-    tfGru: { rnn: 98_688, total: 1_378_817, type: 'GRU' },
+    // GRU, reset_after=False: one bias row (tf.layers.gru with Keras's recurrent dropout)
+    tfGru: { rnn: 98_688, total: 1_378_817, type: 'TfGRU' },
     // LSTM: 4 gates
     lstm: { rnn: 131_584, total: 1_411_713, type: 'LSTM' },
     simpleRnn: { rnn: 32_896, total: 1_313_025, type: 'SimpleRNN' },
@@ -175,4 +176,69 @@ test('bad configurations are rejected with the offending value', () => {
 test('formatShape writes shapes the Keras way', () => {
   assert.equal(formatShape([null, 500, 128]), '(None, 500, 128)');
   assert.equal(formatShape([null]), '(None,)');
+});
+
+describe("TfGRU: tf.layers.gru with Keras's recurrent dropout", () => {
+  // z biased towards 1 (bias 2 on every gate): the case where a masked h_{t-1} in the interpolation compounds
+  const args = { units: 6, returnSequences: true, recurrentActivation: 'sigmoid' as const, biasInitializer: tf.initializers.constant({ value: 2 }) };
+  const x = tf.randomNormal([8, 200, 5], 0, 1, 'float32', 11) as tf.Tensor3D;
+  const maxAbs = (t: tf.Tensor) => t.abs().max().dataSync()[0];
+
+  test('in training, the state stays in [-1, 1] over 200 steps; tf.layers.gru 4.22 lets it grow (the flaw it fixes)', () => {
+    const fixed = new TfGRU({ ...args, dropout: 0.2, recurrentDropout: 0.2 });
+    const original = tf.layers.gru({ ...args, dropout: 0.2, recurrentDropout: 0.2 });
+    const hFixed = fixed.apply(x, { training: true }) as tf.Tensor;
+    const hOriginal = original.apply(x, { training: true }) as tf.Tensor;
+    assert.ok(maxAbs(hFixed) <= 1, `TfGRU max |h| = ${maxAbs(hFixed)}`);
+    assert.ok(maxAbs(hOriginal) > 10, `tf.layers.gru max |h| = ${maxAbs(hOriginal)}: if this fails, TensorFlow.js fixed the flaw`);
+  });
+
+  test('without dropout it computes exactly what tf.layers.gru computes, from the same weights', () => {
+    const fixed = new TfGRU(args);
+    const original = tf.layers.gru(args);
+    const a = fixed.apply(x) as tf.Tensor;
+    original.apply(x);
+    original.setWeights(fixed.getWeights());
+    const b = original.apply(x, { training: true }) as tf.Tensor;
+    assert.ok(maxAbs(a.sub(b)) < 1e-6, `max difference ${maxAbs(a.sub(b))}`);
+  });
+
+  test("with dropout: Keras's equations, masked x_t and h_{t-1} inside the products, the unmasked h_{t-1} in the interpolation", () => {
+    const layer = new TfGRU({ ...args, returnSequences: true, dropout: 0.3, recurrentDropout: 0.3 });
+    const xs = x.slice([0, 0, 0], [8, 20, 5]) as tf.Tensor3D;
+    const out = layer.apply(xs, { training: true }) as tf.Tensor;
+    const cell = layer.cell as unknown as { dropoutMask: tf.Tensor; recurrentDropoutMask: tf.Tensor };
+    const [W, U, b] = layer.getWeights();
+    const n = 6;
+    const [Wz, Wr, Wh] = tf.split(W, 3, 1);
+    const [Uz, Ur, Uh] = tf.split(U, 3, 1);
+    const [bz, br, bh] = tf.split(b, 3, 0);
+    const sigmoid = (t: tf.Tensor) => tf.sigmoid(t);
+    let h: tf.Tensor = tf.zeros([8, n]);
+    const hs: tf.Tensor[] = [];
+    for (let t = 0; t < 20; t++) {
+      const xt = xs.slice([0, t, 0], [8, 1, 5]).reshape([8, 5]).mul(cell.dropoutMask);
+      const hm = h.mul(cell.recurrentDropoutMask);
+      const z = sigmoid(xt.matMul(Wz).add(hm.matMul(Uz)).add(bz));
+      const r = sigmoid(xt.matMul(Wr).add(hm.matMul(Ur)).add(br));
+      const cand = tf.tanh(xt.matMul(Wh).add(r.mul(hm).matMul(Uh)).add(bh));
+      h = z.mul(h).add(tf.scalar(1).sub(z).mul(cand));
+      hs.push(h);
+    }
+    const expected = tf.stack(hs, 1);
+    assert.ok(maxAbs(out.sub(expected)) < 1e-5, `max difference ${maxAbs(out.sub(expected))}`);
+    const kept = cell.recurrentDropoutMask.dataSync();
+    assert.ok(kept.some((v) => v === 0) && kept.some((v) => Math.abs(v - 1 / 0.7) < 1e-6), 'a real dropout mask was used');
+  });
+
+  test('saves and loads as TfGRU, with the same predictions', async () => {
+    const model = buildModel({ numWords: 30, maxLen: 10, embeddingDim: 4, units: 3, rnn: 'tfGru', seed: 1 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfgru-'));
+    await model.save(`file://${dir}`);
+    const loaded = await loadModel(dir);
+    assert.equal(recurrentLayerOf(loaded).getClassName(), 'TfGRU');
+    const input = ids(2, 10, 30);
+    assert.deepEqual((loaded.predict(input) as tf.Tensor).dataSync(), (model.predict(input) as tf.Tensor).dataSync());
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });
