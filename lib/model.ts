@@ -121,23 +121,27 @@ export class TfGRUCell extends GRU_CELL_CLASS {
     return tf.tidy(() => {
       const [input, hPrev] = inputs as tf.Tensor[];
       const training = kwargs.training ?? false;
-      // one mask per sequence for x_t and one for h_{t-1}, drawn on the first step (the layer resets them per call)
-      const mask = (like: tf.Tensor, rate: number) => tf.keep(training ? tf.dropout(tf.onesLike(like), rate) : tf.onesLike(like));
+      // Masks for x_t and h_{t-1}, drawn on the first step of a sequence (the layer resets them per call). Like
+      // tf.layers.gru, three of each are drawn and the first is used, so both run the same operations.
+      const masks = (like: tf.Tensor, rate: number) =>
+        [0, 1, 2].map(() => tf.keep((training ? tf.dropout(tf.onesLike(like), rate) : tf.onesLike(like)).clone()));
       const dropsInput = this.dropout > 0 && this.dropout < 1;
       const dropsState = this.recurrentDropout > 0 && this.recurrentDropout < 1;
-      if (dropsInput && this.dropoutMask == null) this.dropoutMask = mask(input, this.dropout);
-      if (dropsState && this.recurrentDropoutMask == null) this.recurrentDropoutMask = mask(hPrev, this.recurrentDropout);
-      const x = dropsInput ? tf.mul(input, this.dropoutMask as tf.Tensor) : input;
-      const hMasked = dropsState ? tf.mul(hPrev, this.recurrentDropoutMask as tf.Tensor) : hPrev;
-      let matrixX = tf.matMul(x as tf.Tensor2D, this.kernel.read() as tf.Tensor2D);
+      if (dropsInput && this.dropoutMask == null) this.dropoutMask = masks(input, this.dropout);
+      if (dropsState && this.recurrentDropoutMask == null) this.recurrentDropoutMask = masks(hPrev, this.recurrentDropout);
+      const x = dropsInput ? tf.mul(input, (this.dropoutMask as tf.Tensor[])[0]) : input;
+      const hMasked = dropsState ? tf.mul(hPrev, (this.recurrentDropoutMask as tf.Tensor[])[0]) : hPrev;
+      // tf.fused.matMul and tf.add, as tfjs-layers' K.dot and K.biasAdd compute them for 2-D tensors
+      const dot = (a: tf.Tensor, b: tf.Tensor) => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D });
+      let matrixX = dot(x, this.kernel.read());
       if (this.useBias) matrixX = tf.add(matrixX, this.bias.read());
-      const [rk1, rk2] = tf.split(this.recurrentKernel.read(), [2 * this.units, this.units], 1) as tf.Tensor2D[];
-      const matrixInner = tf.matMul(hMasked as tf.Tensor2D, rk1);
+      const [rk1, rk2] = tf.split(this.recurrentKernel.read(), [2 * this.units, this.units], 1);
+      const matrixInner = dot(hMasked, rk1);
       const [xZ, xR, xH] = tf.split(matrixX, 3, 1);
       const [recurrentZ, recurrentR] = tf.split(matrixInner, 2, 1);
       const z = this.recurrentActivation.apply(tf.add(xZ, recurrentZ));
       const r = this.recurrentActivation.apply(tf.add(xR, recurrentR));
-      const candidate = this.activation.apply(tf.add(xH, tf.matMul(tf.mul(r, hMasked) as tf.Tensor2D, rk2)));
+      const candidate = this.activation.apply(tf.add(xH, dot(tf.mul(r, hMasked), rk2)));
       const h = tf.add(tf.mul(z, hPrev), tf.mul(tf.add(1, tf.neg(z)), candidate)); // hPrev, not hMasked: the fix
       return [h, h];
     });
