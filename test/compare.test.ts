@@ -142,16 +142,16 @@ test('trainComparison trains each layer in its own run directory, then loads the
 });
 
 // Hand-made runs and timings, so the expected table and verdicts are known.
-function fakeRun(rnn: RnnKind, seconds: number[], valAcc: number[]): ComparisonRun {
+function fakeRun(rnn: RnnKind, seconds: number[], valAcc: number[], valLoss: number[] = valAcc.map(() => 0.6)): ComparisonRun {
   const config = comparisonConfig('ci', rnn);
-  const history: EpochRecord[] = seconds.map((s, i) => ({ epoch: i + 1, loss: 0.5, accuracy: 0.8, val_loss: 0.6, val_accuracy: valAcc[i], seconds: s }));
+  const history: EpochRecord[] = seconds.map((s, i) => ({ epoch: i + 1, loss: 0.5, accuracy: 0.8, val_loss: valLoss[i], val_accuracy: valAcc[i], seconds: s }));
   const params = recurrentParams(comparedLayer(rnn), config.embeddingDim, config.units);
   return { rnn, runDir: `/runs/${rnn}`, config, history, recurrentParams: params, totalParams: params + 1_280_129, outcome: 'loaded' };
 }
 const fakeTiming = (rnn: RnnKind, trainMs: number): BatchTiming => ({ rnn, batchSize: 32, maxLen: 80, trainMs, predictMs: trainMs / 3, kernelsPerTrainStep: 800, rounds: 3 });
 
 test('comparisonFrame: one row per layer with counted and formula parameters, times and accuracies', () => {
-  const runs = [fakeRun('tfGru', [10, 20], [0.6, 0.7]), fakeRun('lstm', [30, 30], [0.65, 0.66])];
+  const runs = [fakeRun('tfGru', [10, 20], [0.6, 0.7], [0.5, 0.4]), fakeRun('lstm', [30, 30], [0.65, 0.66], [0.4, 0.45])];
   const frame = comparisonFrame(runs, [fakeTiming('tfGru', 100), fakeTiming('lstm', 50)]);
   assert.equal(frame.height, 2);
   const rows = frame.toRecords() as Record<string, unknown>[];
@@ -162,11 +162,14 @@ test('comparisonFrame: one row per layer with counted and formula parameters, ti
   assert.equal(rows[0]['ms / train batch'], 100);
   assert.equal(rows[0]['TF calls / step (train)'], 10);
   assert.equal(rows[0]['final val acc %'], 70);
-  assert.equal(rows[1]['best val acc %'], 66);
+  assert.equal(rows[0]['lowest val loss: epoch'], 2);
+  assert.equal(rows[1]['lowest val loss: epoch'], 1);
+  assert.equal(rows[1]['val acc % there'], 65);
 });
 
 test('checkClaims: each claim holds or not by the measurements, GRU (tf.layers) against LSTM', () => {
-  const runs = [fakeRun('simpleRnn', [5], [0.5]), fakeRun('tfGru', [10, 20], [0.6, 0.70]), fakeRun('lstm', [30, 30], [0.65, 0.705])];
+  // the GRU keeps epoch 2 (70.0%), the LSTM epoch 1 (70.5%): its later 90% has a higher validation loss
+  const runs = [fakeRun('simpleRnn', [5], [0.5]), fakeRun('tfGru', [10, 20], [0.6, 0.70], [0.5, 0.4]), fakeRun('lstm', [30, 30], [0.705, 0.9], [0.3, 0.35])];
   const checks = checkClaims(runs, [fakeTiming('tfGru', 100), fakeTiming('lstm', 50)]);
   const byClaim = Object.fromEntries(checks.map((c) => [c.claim, c]));
   assert.deepEqual(checks.map((c) => c.claim), ['fewer parameters', 'less arithmetic per step', 'faster training step', 'faster epoch', 'as accurate']);
