@@ -371,7 +371,6 @@ export function countCorrect(y: tf.Tensor, p: tf.Tensor): tf.Scalar {
 // ---------------------------------------------------------------------------------------------
 
 /** Rows `indices` of a split as tensors: x int32 [n, maxLen], y float32 [n, 1]. */
-/** Rows `indices` of a split as a batch: ids [n, maxLen] int32 and labels [n, 1]. */
 export function gatherBatch(split: ImdbSplit, indices: ArrayLike<number>, maxLen: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
   const n = indices.length;
   const x = new Int32Array(n * maxLen);
