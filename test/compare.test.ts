@@ -3,6 +3,7 @@
 // fixture archive and tiny sizes; no real data.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -23,6 +24,7 @@ import {
   type BatchTiming,
   type ComparisonRun,
 } from '../lib/compare';
+import { ROOT } from '../lib/env';
 import { loadImdb, type ImdbData } from '../lib/imdb';
 import { buildModel, recurrentLayerOf, type RnnKind } from '../lib/model';
 import { PROFILES, type EpochRecord, type TrainConfig } from '../lib/train';
@@ -184,4 +186,22 @@ test('checkClaims: each claim holds or not by the measurements, GRU (tf.layers) 
   assert.equal(claimFrame(checks).height, 5);
   assert.throws(() => checkClaims([runs[0], runs[1]], []), /no completed run of lstm/);
   assert.throws(() => checkClaims(runs, [fakeTiming('lstm', 50)]), /no timing of tfGru at maxLen 80/);
+});
+
+test('npm run compare: --help, and bad options exit 2 with what was wrong', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'compare.ts'), ...args], {
+    cwd: ROOT, encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+  });
+  const help = run('--help');
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /full: 5000 training \/ 5000 test reviews, maxLen 200, 4 epochs/);
+  const profile = run('--profile', 'fast');
+  assert.equal(profile.status, 2);
+  assert.match(profile.stderr, /compare: --profile "fast": use ci or full/);
+  const rounds = run('--profile', 'ci', '--rounds', '0');
+  assert.equal(rounds.status, 2);
+  assert.match(rounds.stderr, /--rounds "0": use a positive integer/);
+  const unknown = run('--epochs', '3');
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /Unknown option '--epochs'/);
 });
