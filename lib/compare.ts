@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { ROOT, type Profile } from './env';
 import type { ImdbData, ImdbSplit } from './imdb';
 import { buildModel, recurrentLayerOf, type RnnKind } from './model';
-import { KerasAdam, PROFILES, bestEpoch, gatherBatch, train, trainStep, trainableVariables, validateConfig, type EpochRecord, type ProgressEvent, type TrainConfig } from './train';
+import { KerasAdam, PROFILES, bestEpoch, gatherBatch, progressPrinter, train, trainStep, trainableVariables, validateConfig, type EpochRecord, type ProgressEvent, type TrainConfig } from './train';
 
 /** One recurrent layer in the comparison. */
 export interface ComparedLayer {
@@ -230,6 +230,19 @@ export async function trainComparison(
     if (result.outcome === 'stopped') break;
   }
   return runs;
+}
+
+/** Progress of trainComparison as lines "[layer] ...": one progressPrinter per layer (each has its own ETA). */
+export function comparisonPrinter(options: Parameters<typeof progressPrinter>[0] & { write: (line: string) => void }): (rnn: RnnKind, e: ProgressEvent) => void {
+  const printers = new Map<RnnKind, (e: ProgressEvent) => void>();
+  return (rnn, e) => {
+    let print = printers.get(rnn);
+    if (!print) {
+      print = progressPrinter({ ...options, write: (line) => options.write(`[${rnn}] ${line}`) });
+      printers.set(rnn, print);
+    }
+    print(e);
+  };
 }
 
 // ---------------------------------------------------------------------------

@@ -1215,17 +1215,22 @@ async function ensureCacheDir(dir: string): Promise<void> {
   if (!(await isFile(ignore))) await writeFileAtomic(ignore, '*\n');
 }
 
+/** Writes a new file (failing if it exists) and fsyncs it, so its bytes are on disk before anything renames it. */
+export async function writeAndSync(file: string, data: string | Uint8Array): Promise<void> {
+  const handle = await fsp.open(file, 'wx');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Writes to a temporary file in the same folder, fsyncs, then renames: readers never see half a file. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    const handle = await fsp.open(tmp, 'wx');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeAndSync(tmp, data);
     await fsp.rename(tmp, file);
   } catch (err) {
     await fsp.rm(tmp, { force: true });

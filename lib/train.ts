@@ -42,6 +42,7 @@ import {
   type ImdbData,
   type ImdbSplit,
   type Vocabulary,
+  writeAndSync,
   writeFileAtomic,
 } from './imdb';
 import { REFERENCE_MODEL, RNN_KINDS, buildModel, deriveSeed, loadModel, recurrentLayerOf, type ModelConfig, type RnnKind } from './model';
@@ -503,17 +504,6 @@ export async function runStatus(runDir: string): Promise<RunStatus> {
   const epochs = await completedEpochNumbers(dir);
   const completedEpochs = epochs.length > 0 ? epochs[epochs.length - 1] : 0;
   return { runDir: dir, exists: exists(dir), config, completedEpochs, complete: config !== null && completedEpochs >= config.epochs };
-}
-
-/** Writes a new file and fsyncs it; the epoch folder around it is what gets renamed into place. */
-async function writeAndSync(file: string, data: string | Uint8Array): Promise<void> {
-  const handle = await fsp.open(file, 'wx');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function syncFilesIn(dir: string): Promise<void> {

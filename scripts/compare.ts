@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import * as compare from '../lib/compare';
 import { environmentReport, type Profile } from '../lib/env';
 import { ImdbError, loadImdb, writeFileAtomic } from '../lib/imdb';
-import { TrainError, progressPrinter } from '../lib/train';
+import { TrainError } from '../lib/train';
 
 const USAGE = `Compare SimpleRNN, GRU and LSTM on IMDB with the same embedding, sizes, data and epochs.
 
@@ -61,13 +61,9 @@ async function main(): Promise<void> {
 
   const config = compare.comparisonConfig(profile, 'tfGru');
   const data = await loadImdb({ numWords: config.numWords, maxLen: config.maxLen, seed: config.dataSeed, archivePath });
-  const printers = new Map<string, ReturnType<typeof progressPrinter>>();
   const runs = await compare.trainComparison(profile, data, {
     signal: controller.signal,
-    onProgress: (rnn, e) => {
-      if (!printers.has(rnn)) printers.set(rnn, progressPrinter({ write: (line) => process.stderr.write(`[${rnn}] ${line}\n`), ...(values.quiet ? { intervalSeconds: Infinity } : {}) }));
-      printers.get(rnn)!(e);
-    },
+    onProgress: compare.comparisonPrinter({ write: (line) => process.stderr.write(`${line}\n`), ...(values.quiet ? { intervalSeconds: Infinity } : {}) }),
   });
   if (runs.some((r) => r.outcome === 'stopped')) process.exit(130);
 
@@ -88,7 +84,7 @@ async function main(): Promise<void> {
   }
   const out = path.join(path.dirname(runs[0].runDir), 'summary.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  await writeFileAtomic(out, JSON.stringify({ profile, measuredAt: new Date().toISOString(), environment: environmentReport(), runs: runs.map((r) => ({ ...r })), timings }, null, 1));
+  await writeFileAtomic(out, JSON.stringify({ profile, measuredAt: new Date().toISOString(), environment: environmentReport(), runs, timings }, null, 1));
   process.stdout.write(`written: ${out}\n`);
 }
 

@@ -13,6 +13,7 @@ import {
   claimFrame,
   comparedLayer,
   comparisonConfig,
+  comparisonPrinter,
   comparisonFrame,
   comparisonRunDir,
   multiplyAddsPerStep,
@@ -204,4 +205,12 @@ test('npm run compare: --help, and bad options exit 2 with what was wrong', () =
   const unknown = run('--epochs', '3');
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /Unknown option '--epochs'/);
+});
+
+test('comparisonPrinter: every line names its layer', () => {
+  const lines: string[] = [];
+  const print = comparisonPrinter({ write: (line) => lines.push(line) });
+  print('lstm', { type: 'info', message: 'training runs/x' });
+  print('tfGru', { type: 'info', message: 'loading runs/y' });
+  assert.deepEqual(lines, ['[lstm] training runs/x', '[tfGru] loading runs/y']);
 });
