@@ -41,6 +41,8 @@ export interface LineSeries {
 export interface HistoryOptions extends ChartOptions {
   /** Plot accuracies as percentages (values are expected in 0..1). */
   percent?: boolean;
+  /** Series of a recorded run drawn beside the others: dashed, fainter, same colours by name. */
+  reference?: Readonly<Record<string, Numbers>>;
 }
 
 /** A labelled vertical line on a histogram, e.g. the `maxLen` cut. */
@@ -125,6 +127,7 @@ export function seriesColor(name: string, index = 0): string {
 /** Training curves over epochs (x = 1..n), e.g. `historyChart('Model Loss', { Train, Validation })`. */
 export function historyChart(title: string, series: Readonly<Record<string, Numbers>>, opts: HistoryOptions = {}): Figure {
   const yTitle = opts.yTitle ?? metricName(title);
+  const hovertemplate = opts.percent ? '%{y:.2%}' : '%{y:.4f}';
   const data: Data[] = Object.entries(series).map(([name, values], i) => ({
     type: 'scatter',
     mode: 'lines+markers',
@@ -133,10 +136,21 @@ export function historyChart(title: string, series: Readonly<Record<string, Numb
     y: plainNumbers(values),
     line: { color: seriesColor(name, i), width: 2 },
     marker: { color: seriesColor(name, i), size: 6 },
-    hovertemplate: opts.percent ? '%{y:.2%}' : '%{y:.4f}',
+    hovertemplate,
+  }));
+  const reference: Data[] = Object.entries(opts.reference ?? {}).map(([name, values], i) => ({
+    type: 'scatter',
+    mode: 'lines+markers',
+    name,
+    x: epochs(values.length),
+    y: plainNumbers(values),
+    opacity: 0.65,
+    line: { color: seriesColor(name, data.length + i), width: 2, dash: 'dash' },
+    marker: { color: seriesColor(name, data.length + i), size: 6, symbol: 'circle-open' },
+    hovertemplate,
   }));
   const yaxis: Partial<LayoutAxis> = opts.percent ? { tickformat: '.0%' } : {};
-  return figure(data, {
+  return figure([...data, ...reference], {
     ...chartLayout({ ...opts, title, yTitle, xTitle: opts.xTitle ?? 'Epoch' }),
     xaxis: { ...axisStyle(opts.xTitle ?? 'Epoch'), dtick: 1, tick0: 1 },
     yaxis: { ...axisStyle(yTitle), ...yaxis },

@@ -82,6 +82,17 @@ describe('historyChart', () => {
     const f = historyChart('Model Accuracy', { Train: [0.5, 0.9] }, { percent: true });
     assert.equal(f.layout.yaxis?.tickformat, '.0%');
   });
+
+  test('reference series come after the run\'s own, dashed, in the colour their name implies, over their own epochs', () => {
+    const f = historyChart('Model Loss', loss, { reference: { 'Train (reference run)': [0.5, 0.3, 0.2, 0.1, 0.05], 'Validation (reference run)': [0.45, 0.3] } });
+    const t = traces(f);
+    assert.deepEqual(t.map((d) => d.name), ['Train', 'Validation', 'Train (reference run)', 'Validation (reference run)']);
+    assert.deepEqual(t.map((d) => d.line?.dash), [undefined, undefined, 'dash', 'dash']);
+    assert.deepEqual(t.map((d) => d.line?.color), [SERIES_COLORS.train, SERIES_COLORS.validation, SERIES_COLORS.train, SERIES_COLORS.validation]);
+    assert.deepEqual(t[2].x, [1, 2, 3, 4, 5]);
+    assert.deepEqual(t[3].x, [1, 2]);
+    assertJsonRoundTrip(f);
+  });
 });
 
 describe('lineChart', () => {
