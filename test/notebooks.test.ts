@@ -7,7 +7,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Browser } from "playwright-core";
-import { launchChromium, observeReport, reportProblems, type ReportExpectation } from "./browser";
+import {
+  diagramProblems, diagramsShown, launchChromium, observeDiagrams, observeReport, reportProblems, type ReportExpectation,
+} from "./browser";
 
 const ROOT = path.resolve(__dirname, "..");
 const PYTHON = path.join(ROOT, ".venv", "bin", "python");
@@ -82,11 +84,14 @@ describe("every notebook, executed in the ci profile", () => {
   });
 
   for (const name of NOTEBOOKS) {
-    test(`${name}: its report renders offline (charts drawn, equations typeset, no errors, no requests out)`, async () => {
+    test(`${name}: its report renders offline (charts and diagrams drawn, equations typeset, no errors, no requests out)`, async () => {
       const expected = manifest?.reports.find((r) => `${r.name}.ipynb` === name);
       assert.ok(expected && browser, `no report for ${name}`);
       const obs = await observeReport(browser, path.join(REPORTS, expected.html), expected);
       assert.deepEqual(reportProblems(expected, obs), []);
+      // the cell diagrams, counted like charts: each one the notebook shows must be drawn in the report
+      const diagrams = await observeDiagrams(browser, path.join(REPORTS, expected.html));
+      assert.deepEqual(diagramProblems(diagramsShown(path.join(REPORTS, "executed", name)), diagrams), []);
     });
   }
 });
