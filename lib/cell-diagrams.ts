@@ -294,7 +294,7 @@ export function gruCellDiagram(step: 1 | 2 | 3, reset: ResetPlacement = 'after')
   const xBusEnd = step >= 2 ? xCand + 14 : xR + 14;
   c.label(26, yState + 6, 'h_{t-1}', { size: 17 });
   c.wire([[80, yState], [xIn, yState], [xIn, yH], [xR - 12, yH]], 'ink', tone(1), { arrow: false });
-  c.dot(xIn, yState, 'ink', step === 3 ? 'new' : tone(1));
+  if (step === 3) c.dot(xIn, yState, 'ink', 'new'); // h_{t-1} splits: down to the boxes, along the top to h_t
   c.label(26, yX + 6, 'x_t', { size: 17 });
   c.wire([[56, yX], [xR + 14, yX]], 'ink', tone(1), { arrow: false });
   if (step >= 2) {
