@@ -189,40 +189,7 @@ describe('in Chromium', () => {
     test(`${d.name}: labels inside the picture, apart from each other and from the wires; PNGs written`, async () => {
       assert.ok(browser);
       const page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
-      await page.setContent(`<html><body style="margin:0">${d.svg}</body></html>`);
-      const layout = await page.evaluate(() => {
-        const svg = document.querySelector('svg')!;
-        const labels = Array.from(svg.querySelectorAll('text')).map((t) => {
-          const b = t.getBBox();
-          return { text: t.textContent ?? '', x: b.x, y: b.y, w: b.width, h: b.height };
-        });
-        const wires = Array.from(svg.querySelectorAll('path.wire')).map((p) =>
-          Array.from((p.getAttribute('d') ?? '').matchAll(/[ML](-?[\d.]+) (-?[\d.]+)/g), (m) => [Number(m[1]), Number(m[2])]));
-        return { labels, wires };
-      });
-      const problems: string[] = [];
-      const inset = 1.5; // glyph boxes include some empty space
-      const boxes = layout.labels.map((l) => ({ ...l, x0: l.x + inset, y0: l.y + inset, x1: l.x + l.w - inset, y1: l.y + l.h - inset }));
-      for (const b of boxes) {
-        if (b.w <= 0 || b.h <= 0) problems.push(`"${b.text}" has no size`);
-        if (b.x < 2 || b.y < 2 || b.x + b.w > d.width - 2 || b.y + b.h > d.height - 2) problems.push(`"${b.text}" is clipped by the edge`);
-      }
-      for (let i = 0; i < boxes.length; i++) {
-        for (let j = i + 1; j < boxes.length; j++) {
-          const a = boxes[i];
-          const b = boxes[j];
-          if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) problems.push(`"${a.text}" overlaps "${b.text}"`);
-        }
-      }
-      for (const b of boxes) {
-        for (const wire of layout.wires) {
-          for (let k = 1; k < wire.length; k++) {
-            if (segmentHitsBox(wire[k - 1] as [number, number], wire[k] as [number, number], b)) {
-              problems.push(`a wire crosses "${b.text}"`);
-            }
-          }
-        }
-      }
+      const problems = await layoutProblems(page, d.svg);
       for (const [theme, background] of [['light', '#ffffff'], ['dark', '#111111']] as const) {
         await page.setContent(`<html><body style="margin:12px;background:${background}">${diagramBundle(d)['text/html']}</body></html>`);
         const img = await page.$('img');
@@ -233,6 +200,18 @@ describe('in Chromium', () => {
       assert.deepEqual(problems, []);
     });
   }
+
+  test('the layout check finds overlapping labels, clipped labels and wires through labels', async () => {
+    assert.ok(browser);
+    const page = await browser.newPage();
+    const bad = `<svg xmlns="${SVG_NS}" width="300" height="100" viewBox="0 0 300 100">` +
+      '<text x="20" y="40" font-size="16">first label</text><text x="40" y="44" font-size="16">second</text>' +
+      '<text x="250" y="80" font-size="16">clipped at the edge</text>' +
+      '<text x="20" y="90" font-size="16">crossed</text><path class="wire" d="M10 84 L120 84"/></svg>';
+    const found = await layoutProblems(page, bad);
+    await page.close();
+    assert.deepEqual(found.sort(), ['"clipped at the edge" is clipped by the edge', '"first label" overlaps "second"', 'a wire crosses "crossed"']);
+  });
 
   test('the report check counts diagrams and fails on one that does not render', async () => {
     assert.ok(browser);
@@ -249,6 +228,44 @@ describe('in Chromium', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+/** Labels outside the picture, overlapping each other, or crossed by a wire: what a reader would trip over. */
+async function layoutProblems(page: import('playwright-core').Page, svgSource: string): Promise<string[]> {
+  await page.setContent(`<html><body style="margin:0">${svgSource}</body></html>`);
+  const layout = await page.evaluate(() => {
+    const svg = document.querySelector('svg')!;
+    const labels = Array.from(svg.querySelectorAll('text')).map((t) => {
+      const b = t.getBBox();
+      return { text: t.textContent ?? '', x: b.x, y: b.y, w: b.width, h: b.height };
+    });
+    const wires = Array.from(svg.querySelectorAll('path.wire')).map((p) =>
+      Array.from((p.getAttribute('d') ?? '').matchAll(/[ML](-?[\d.]+) (-?[\d.]+)/g), (m) => [Number(m[1]), Number(m[2])]));
+    const [, , width, height] = (svg.getAttribute('viewBox') ?? '').split(' ').map(Number);
+    return { labels, wires, width, height };
+  });
+  const problems: string[] = [];
+  const inset = 1.5; // glyph boxes include some empty space
+  const boxes = layout.labels.map((l) => ({ ...l, x0: l.x + inset, y0: l.y + inset, x1: l.x + l.w - inset, y1: l.y + l.h - inset }));
+  for (const b of boxes) {
+    if (b.w <= 0 || b.h <= 0) problems.push(`"${b.text}" has no size`);
+    if (b.x < 2 || b.y < 2 || b.x + b.w > layout.width - 2 || b.y + b.h > layout.height - 2) problems.push(`"${b.text}" is clipped by the edge`);
+  }
+  for (let i = 0; i < boxes.length; i++) {
+    for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i];
+      const b = boxes[j];
+      if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) problems.push(`"${a.text}" overlaps "${b.text}"`);
+    }
+  }
+  for (const b of boxes) {
+    for (const wire of layout.wires) {
+      for (let k = 1; k < wire.length; k++) {
+        if (segmentHitsBox(wire[k - 1] as [number, number], wire[k] as [number, number], b)) problems.push(`a wire crosses "${b.text}"`);
+      }
+    }
+  }
+  return problems;
+}
 
 /** Whether the segment p–q passes through the box (Liang–Barsky clipping). */
 function segmentHitsBox(p: [number, number], q: [number, number], b: { x0: number; y0: number; x1: number; y1: number }): boolean {
