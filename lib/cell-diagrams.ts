@@ -45,7 +45,7 @@ export const DIAGRAM_CLASS = 'gru-diagram';
 const PANEL = '#fbfbf8';
 const PANEL_EDGE = '#c9ced6';
 const INK = '#1f2328';
-const MUTED = '#9aa3ad';
+const MUTED = '#7f8893';
 const MUTED_FILL = '#f1f2f4';
 const COLOURS = {
   keep: '#1d5fb8', // z_t and the LSTM's forget gate: how much of the old state is kept
