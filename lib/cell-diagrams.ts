@@ -85,7 +85,7 @@ class Canvas {
   }
 
   /** A wire through the given points; `arrow` puts a head at the end; `bridge` clears a gap where it crosses other wires. */
-  wire(points: [number, number][], colour: Colour, tone: Tone, opts: { arrow?: boolean; bridge?: boolean; dashed?: boolean; width?: number } = {}): void {
+  wire(points: [number, number][], colour: Colour, tone: Tone, opts: { arrow?: boolean; bridge?: boolean; width?: number } = {}): void {
     const d = points.map(([x, y], i) => `${i ? 'L' : 'M'}${x} ${y}`).join(' ');
     const stroke = this.stroke(colour, tone);
     if (opts.bridge) {
@@ -97,9 +97,8 @@ class Canvas {
       this.parts.push(`<path d="${halo}" fill="none" stroke="${PANEL}" stroke-width="9"/>`);
     }
     const end = opts.arrow === false ? '' : ` marker-end="${this.marker(stroke)}"`;
-    const dash = opts.dashed ? ' stroke-dasharray="5 4"' : '';
     this.parts.push(`<path class="wire" d="${d}" fill="none" stroke="${stroke}" stroke-width="${opts.width ?? 2}"` +
-      ` stroke-linejoin="round"${dash}${end}/>`);
+      ` stroke-linejoin="round"${end}/>`);
   }
 
   /** A dot where a wire splits. */
@@ -141,10 +140,10 @@ class Canvas {
     this.parts.push(richText(x, y, words, { size: 13, ...opts }));
   }
 
-  /** A raw rectangle (panels, highlights). */
-  rect(x: number, y: number, w: number, h: number, fill: string, stroke: string, opts: { dashed?: boolean; rx?: number } = {}): void {
+  /** A plain rectangle (panels, legend swatches). */
+  rect(x: number, y: number, w: number, h: number, fill: string, stroke: string, opts: { rx?: number } = {}): void {
     this.parts.push(`<rect x="${x}" y="${y}" width="${w}" height="${h}" rx="${opts.rx ?? 8}" fill="${fill}" stroke="${stroke}"` +
-      ` stroke-width="1.5"${opts.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+      ' stroke-width="1.5"/>');
   }
 
   /** The finished SVG document. */
