@@ -27,10 +27,13 @@ export interface PlotlyScriptBundle {
 
 /** Content of a Jupyter `display_data` message, as tslab's writer expects it. */
 export interface DisplayData {
-  data: MimeBundle | PlotlyScriptBundle;
+  data: MimeBundle | PlotlyScriptBundle | StaticBundle;
   metadata: Record<string, unknown>;
   transient: { display_id?: string };
 }
+
+/** Ready-made representations keyed by mime type (e.g. a diagram's SVG, html and text); `text/plain` is required. */
+export type StaticBundle = { 'text/plain': string } & Record<string, string>;
 
 /** tslab's per-cell writer: one call sends one `display_data` (or `update_display_data`) message. */
 export type DisplayWriter = (message: DisplayData, update: boolean) => void;
@@ -58,6 +61,16 @@ export function show(fig: Figure): void {
   const includePlotlyJs = !isPlotlyInjected();
   write(displayMessage(displayBundle(fig, { includePlotlyJs })), false);
   setPlotlyInjected(true);
+}
+
+/** Shows a ready-made mime bundle under the current cell as one display_data; outside a kernel prints its text/plain. */
+export function showMimeBundle(bundle: StaticBundle): void {
+  const write = tslabDisplayWriter();
+  if (!write) {
+    console.log(bundle['text/plain']);
+    return;
+  }
+  write(displayMessage(bundle), false);
 }
 
 /** The mime bundle of a figure: Plotly JSON, self-drawing html, and a text summary. */
@@ -135,7 +148,7 @@ function lastWriteDisplayData(exports: unknown): DisplayWriter | null {
 // ---- helpers ----
 
 /** Wraps a bundle as display_data content (no display_id: each chart is a new output). */
-function displayMessage(data: MimeBundle | PlotlyScriptBundle): DisplayData {
+function displayMessage(data: DisplayData['data']): DisplayData {
   return { data, metadata: {}, transient: {} };
 }
 

@@ -109,6 +109,11 @@ def equations_in(nb: nbformat.NotebookNode) -> int:
     return count
 
 
+def link_reports(body: str) -> str:
+    """Links between notebooks (`href="99-glossary.ipynb#..."`) point at the reports beside this one."""
+    return re.sub(r'href="(\d[\w.-]*)\.ipynb(#[^"]*)?"', lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', body)
+
+
 def write_html(nb: nbformat.NotebookNode, name: str, out_dir: Path) -> Path:
     """Convert one executed notebook to an offline HTML report."""
     from nbconvert import HTMLExporter
@@ -116,6 +121,7 @@ def write_html(nb: nbformat.NotebookNode, name: str, out_dir: Path) -> Path:
     exporter = HTMLExporter(template_name="gru", extra_template_basedirs=[str(ROOT / "scripts" / "nbconvert")])
     exporter.mathjax_url = MATHJAX_REL
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
+    body = link_reports(body)
     target = out_dir / f"{name}.html"
     target.write_text(body, encoding="utf-8")
     return target

@@ -102,3 +102,60 @@ export function reportProblems(expected: ReportExpectation, obs: ReportObservati
   for (const u of obs.failedRequests) problems.push(`request failed: ${u}`);
   return problems;
 }
+
+// ---- the course's cell diagrams (lib/cell-diagrams.ts): counted like charts ----
+
+/** How many diagrams an executed notebook shows: outputs carrying an `image/svg+xml` representation. */
+export function diagramsShown(executedNotebook: string): number {
+  const nb = JSON.parse(fs.readFileSync(executedNotebook, "utf8")) as { cells: { outputs?: { data?: Record<string, unknown> }[] }[] };
+  return nb.cells.reduce((n, cell) => n + (cell.outputs ?? []).filter((o) => o.data?.["image/svg+xml"] !== undefined).length, 0);
+}
+
+/** One diagram as the browser drew it. */
+export interface DiagramObservation {
+  name: string;
+  /** The image decoded (an <img> with naturalWidth > 0, or an inline <svg> with a non-empty box). */
+  decoded: boolean;
+  width: number;
+  height: number;
+  visible: boolean;
+}
+
+/** Open a report offline and look at every `.gru-diagram` (an <img> of the SVG, or the SVG inline). */
+export async function observeDiagrams(browser: Browser, file: string): Promise<DiagramObservation[]> {
+  const context = await browser.newContext({ offline: true, viewport: { width: 1280, height: 900 } });
+  await context.route("**/*", (route) => {
+    const url = route.request().url();
+    return url.startsWith("file:") || url.startsWith("data:") ? route.continue() : route.abort("blockedbyclient");
+  });
+  const page = await context.newPage();
+  await page.goto(file.startsWith("file:") ? file : `file://${path.resolve(file)}`, { waitUntil: "load", timeout: 120_000 });
+  const seen = await page.evaluate(async () => {
+    const els = Array.from(document.querySelectorAll(".gru-diagram"));
+    await Promise.all(els.map((el) => (el instanceof HTMLImageElement ? el.decode().catch(() => undefined) : undefined)));
+    return els.map((el) => {
+      const box = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      const decoded = el instanceof HTMLImageElement ? el.complete && el.naturalWidth > 0 : box.width > 0 && box.height > 0;
+      return {
+        name: el.getAttribute("data-diagram") ?? el.getAttribute("aria-labelledby") ?? el.tagName,
+        decoded, width: box.width, height: box.height,
+        visible: style.display !== "none" && style.visibility !== "hidden" && Number(style.opacity) > 0,
+      };
+    });
+  });
+  await context.close();
+  return seen;
+}
+
+/** Problems with a report's diagrams, as readable lines (empty when every diagram the notebook shows is drawn). */
+export function diagramProblems(expected: number, seen: DiagramObservation[]): string[] {
+  const problems: string[] = [];
+  if (seen.length !== expected) problems.push(`${seen.length} diagrams in the report, the notebook shows ${expected}`);
+  seen.forEach((d, i) => {
+    if (!d.decoded) problems.push(`diagram ${i + 1} (${d.name}) did not render: its image did not decode`);
+    if (!(d.width > 0 && d.height > 0)) problems.push(`diagram ${i + 1} (${d.name}) has no size (${d.width}×${d.height})`);
+    if (!d.visible) problems.push(`diagram ${i + 1} (${d.name}) is hidden`);
+  });
+  return problems;
+}

@@ -7,7 +7,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Browser } from "playwright-core";
-import { launchChromium, observeReport, reportProblems, type ReportExpectation } from "./browser";
+import {
+  diagramProblems, diagramsShown, launchChromium, observeDiagrams, observeReport, reportProblems, type ReportExpectation,
+} from "./browser";
 
 const ROOT = path.resolve(__dirname, "..");
 const PYTHON = path.join(ROOT, ".venv", "bin", "python");
@@ -81,12 +83,25 @@ describe("every notebook, executed in the ci profile", () => {
     for (const r of manifest?.reports ?? []) assert.ok(index.includes(`href="${r.html}"`), `index lacks ${r.html}`);
   });
 
+  test("links from one notebook to another lead to that notebook's report", () => {
+    for (const r of manifest?.reports ?? []) {
+      const body = fs.readFileSync(path.join(REPORTS, r.html), "utf8");
+      assert.doesNotMatch(body, /href="\d[\w.-]*\.ipynb/, `${r.html} links to a notebook file, not its report`);
+      for (const m of body.matchAll(/href="(\d[\w.-]*\.html)(#[^"]*)?"/g)) {
+        assert.ok(fs.existsSync(path.join(REPORTS, m[1])), `${r.html} links to ${m[1]}, which is not in the reports`);
+      }
+    }
+  });
+
   for (const name of NOTEBOOKS) {
-    test(`${name}: its report renders offline (charts drawn, equations typeset, no errors, no requests out)`, async () => {
+    test(`${name}: its report renders offline (charts and diagrams drawn, equations typeset, no errors, no requests out)`, async () => {
       const expected = manifest?.reports.find((r) => `${r.name}.ipynb` === name);
       assert.ok(expected && browser, `no report for ${name}`);
       const obs = await observeReport(browser, path.join(REPORTS, expected.html), expected);
       assert.deepEqual(reportProblems(expected, obs), []);
+      // the cell diagrams, counted like charts: each one the notebook shows must be drawn in the report
+      const diagrams = await observeDiagrams(browser, path.join(REPORTS, expected.html));
+      assert.deepEqual(diagramProblems(diagramsShown(path.join(REPORTS, "executed", name)), diagrams), []);
     });
   }
 });
