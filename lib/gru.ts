@@ -23,6 +23,7 @@
 // The tests check that both give the same outputs and gradients.
 import * as tf from '@tensorflow/tfjs-node';
 import { fastGru } from './gru-graphs';
+import type { Initializer } from './initializers';
 
 // ---------------------------------------------------------------------------
 // Types
@@ -225,6 +226,9 @@ export interface KerasGRUArgs extends LayerArgs {
   recurrentDropout?: number; // fraction of h_{t-1} dropped, default 0
   returnSequences?: boolean; // default false: return only the last h
   seed?: number | null; // seed for the dropout masks
+  kernelInitializer?: Initializer; // default glorot_uniform (unseeded); lib/initializers.ts has the seeded set
+  recurrentInitializer?: Initializer; // default orthogonal
+  biasInitializer?: Initializer; // default zeros
 }
 
 /** Keyword arguments `call` understands (tfjs passes `training` during model.fit). */
@@ -242,7 +246,10 @@ function clampRate(rate: number | undefined): number {
   return Math.min(1, Math.max(0, rate ?? 0));
 }
 
-/** keras.layers.GRU for tfjs: resetAfter, sigmoid gates, Keras initialisers and per-gate dropout. */
+/**
+ * keras.layers.GRU for tfjs: resetAfter, sigmoid gates, Keras's initialisers (given, or its defaults) and
+ * per-gate dropout. The initialisers are not part of getConfig: a saved layer's weights replace them.
+ */
 export class KerasGRU extends tf.layers.Layer {
   static className = 'KerasGRU';
 
@@ -253,6 +260,9 @@ export class KerasGRU extends tf.layers.Layer {
   readonly returnSequences: boolean;
   readonly seed: number | null;
 
+  private readonly kernelInitializer: Initializer;
+  private readonly recurrentInitializer: Initializer;
+  private readonly biasInitializer: Initializer;
   private kernel: tf.LayerVariable | null = null;
   private recurrentKernel: tf.LayerVariable | null = null;
   private bias: tf.LayerVariable | null = null;
@@ -267,6 +277,9 @@ export class KerasGRU extends tf.layers.Layer {
     this.recurrentDropout = clampRate(args.recurrentDropout);
     this.returnSequences = args.returnSequences ?? false;
     this.seed = args.seed ?? null;
+    this.kernelInitializer = args.kernelInitializer ?? tf.initializers.glorotUniform({});
+    this.recurrentInitializer = args.recurrentInitializer ?? tf.initializers.orthogonal({});
+    this.biasInitializer = args.biasInitializer ?? tf.initializers.zeros();
     this.inputSpec = [new tf.InputSpec({ ndim: 3 })];
   }
 
@@ -275,14 +288,9 @@ export class KerasGRU extends tf.layers.Layer {
     const inputDim = shape[shape.length - 1];
     if (inputDim == null) fail(`the last input dimension must be known, got [${shape}]`);
     const width = 3 * this.units;
-    this.kernel = this.addWeight('kernel', [inputDim, width], 'float32', tf.initializers.glorotUniform({}));
-    this.recurrentKernel = this.addWeight(
-      'recurrent_kernel',
-      [this.units, width],
-      'float32',
-      tf.initializers.orthogonal({}),
-    );
-    this.bias = this.addWeight('bias', this.resetAfter ? [2, width] : [width], 'float32', tf.initializers.zeros());
+    this.kernel = this.addWeight('kernel', [inputDim, width], 'float32', this.kernelInitializer);
+    this.recurrentKernel = this.addWeight('recurrent_kernel', [this.units, width], 'float32', this.recurrentInitializer);
+    this.bias = this.addWeight('bias', this.resetAfter ? [2, width] : [width], 'float32', this.biasInitializer);
     this.built = true;
   }
 

@@ -45,7 +45,8 @@ import {
   writeAndSync,
   writeFileAtomic,
 } from './imdb';
-import { REFERENCE_MODEL, RNN_KINDS, buildModel, deriveSeed, loadModel, recurrentLayerOf, type ModelConfig, type RnnKind } from './model';
+import { deriveSeed } from './prng';
+import { REFERENCE_MODEL, RNN_KINDS, buildModel, loadModel, recurrentLayerOf, type ModelConfig, type RnnKind } from './model';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration

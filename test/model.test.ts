@@ -9,7 +9,6 @@ import {
   REFERENCE_MODEL,
   RNN_KINDS,
   buildModel,
-  deriveSeed,
   formatShape,
   loadModel,
   TfGRU,
@@ -18,6 +17,7 @@ import {
   totalParams,
   type RnnKind,
 } from '../lib/model';
+import { deriveSeed } from '../lib/prng';
 
 // Small inputs keep these tests fast; parameter counts do not depend on maxLen.
 const SMALL = { maxLen: 12 };
