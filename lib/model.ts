@@ -11,12 +11,7 @@ import pl from 'nodejs-polars';
 import { kerasGru } from './gru';
 import { initSeed, kerasRecurrentInitializers, muteOrthogonalWarning, withoutOrthogonalWarning } from './initializers';
 import { deriveSeed } from './prng';
-
-/** The recurrent layer in the middle of the model. */
-export type RnnKind = 'kerasGru' | 'tfGru' | 'lstm' | 'simpleRnn';
-
-/** Every RnnKind, in the order the course compares them. */
-export const RNN_KINDS: readonly RnnKind[] = ['kerasGru', 'tfGru', 'lstm', 'simpleRnn'];
+import { RNN_KINDS, type RnnKind } from './recurrent-layers';
 
 /** What the model looks like; `seed` makes its initial weights and GRU dropout masks repeatable. */
 export interface ModelConfig {

@@ -7,7 +7,6 @@ import * as tf from '@tensorflow/tfjs-node';
 import { KerasGRU } from '../lib/gru';
 import {
   REFERENCE_MODEL,
-  RNN_KINDS,
   buildModel,
   formatShape,
   loadModel,
@@ -15,9 +14,9 @@ import {
   recurrentLayerOf,
   summaryRows,
   totalParams,
-  type RnnKind,
 } from '../lib/model';
 import { deriveSeed } from '../lib/prng';
+import { RNN_KINDS, type RnnKind } from '../lib/recurrent-layers';
 
 // Small inputs keep these tests fast; parameter counts do not depend on maxLen.
 const SMALL = { maxLen: 12 };
