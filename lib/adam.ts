@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-node';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { writeAndSync } from './atomic-file';
+import { writeAndSync } from './files';
 
 /** A tensor with the name it is saved under. */
 export type NamedTensor = { name: string; tensor: tf.Tensor };

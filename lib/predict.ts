@@ -3,8 +3,10 @@
  */
 import * as tf from '@tensorflow/tfjs-node';
 import * as path from 'node:path';
-import { encodeTexts, loadVocabulary, type Vocabulary } from './imdb';
-import { exists, loadRun, type EpochChoice } from './run-dir';
+import * as fs from 'node:fs';
+import { encodeTexts } from './imdb-text';
+import { loadVocabulary, type Vocabulary } from './vocabulary';
+import { loadRun, type EpochChoice } from './run-dir';
 import { TrainError, type TrainConfig } from './train-config';
 
 /** Classifies raw review text with a saved run's vocabulary, maxLen and model. */
@@ -22,7 +24,7 @@ export class Predictor {
   static async load(runDir: string, epoch: EpochChoice = 'last'): Promise<Predictor> {
     const run = await loadRun(runDir, epoch);
     const vocabFile = path.join(run.runDir, 'vocab.json');
-    if (!exists(vocabFile)) throw new TrainError('RUN_NOT_FOUND', `${run.runDir} has no vocab.json`);
+    if (!fs.existsSync(vocabFile)) throw new TrainError('RUN_NOT_FOUND', `${run.runDir} has no vocab.json`);
     const vocab = await loadVocabulary(vocabFile);
     if (vocab.numWords !== run.config.numWords) {
       throw new TrainError('CONFIG_MISMATCH', `${vocabFile} has numWords ${vocab.numWords}, the run was trained with ${run.config.numWords}`);

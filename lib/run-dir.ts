@@ -19,7 +19,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KerasAdam, saveOptimizer } from './adam';
-import { syncFilesIn, writeAndSync } from './atomic-file';
+import { readJson, syncFilesIn, writeAndSync } from './files';
 import { tensorflowVersion } from './env';
 import { loadModel } from './model';
 import { TrainError, runIdentity, type TrainConfig } from './train-config';
@@ -91,23 +91,13 @@ export interface RunStatus {
   complete: boolean;
 }
 
-/** Reads and parses a JSON file. */
-export async function readJson<T>(file: string): Promise<T> {
-  return JSON.parse(await fsp.readFile(file, 'utf8')) as T;
-}
-
-/** Whether a file or folder exists. */
-export function exists(file: string): boolean {
-  return fs.existsSync(file);
-}
-
 /** The completed epochs in a run directory (directory renamed into place and state.json present). */
 async function completedEpochNumbers(runDir: string): Promise<number[]> {
-  if (!exists(runDir)) return [];
+  if (!fs.existsSync(runDir)) return [];
   const names = await fsp.readdir(runDir);
   return names
     .map((n) => EPOCH_DIR.exec(n))
-    .filter((m): m is RegExpExecArray => m !== null && exists(path.join(runDir, m[0], 'state.json')))
+    .filter((m): m is RegExpExecArray => m !== null && fs.existsSync(path.join(runDir, m[0], 'state.json')))
     .map((m) => Number(m[1]))
     .sort((a, b) => a - b);
 }
@@ -116,10 +106,10 @@ async function completedEpochNumbers(runDir: string): Promise<number[]> {
 export async function runStatus(runDir: string): Promise<RunStatus> {
   const dir = path.resolve(runDir);
   const configFile = path.join(dir, 'config.json');
-  const config = exists(configFile) ? await readJson<TrainConfig>(configFile) : null;
+  const config = fs.existsSync(configFile) ? await readJson<TrainConfig>(configFile) : null;
   const epochs = await completedEpochNumbers(dir);
   const completedEpochs = epochs.length > 0 ? epochs[epochs.length - 1] : 0;
-  return { runDir: dir, exists: exists(dir), config, completedEpochs, complete: config !== null && completedEpochs >= config.epochs };
+  return { runDir: dir, exists: fs.existsSync(dir), config, completedEpochs, complete: config !== null && completedEpochs >= config.epochs };
 }
 
 /** Writes history.csv (one row per completed epoch) through a temporary file. */
@@ -153,7 +143,7 @@ export async function saveEpoch(runDir: string, model: tf.LayersModel, optimizer
 
 /** Removes epoch directories a crash left half-written. */
 export async function removePartialEpochs(runDir: string): Promise<void> {
-  if (!exists(runDir)) return;
+  if (!fs.existsSync(runDir)) return;
   for (const name of await fsp.readdir(runDir)) {
     if (PARTIAL_DIR.test(name)) await fsp.rm(path.join(runDir, name), { recursive: true, force: true });
   }

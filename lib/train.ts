@@ -14,10 +14,12 @@ import * as tf from '@tensorflow/tfjs-node';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { KerasAdam, loadOptimizer } from './adam';
-import { writeFileAtomic } from './atomic-file';
+import * as fs from 'node:fs';
+import { readJson, writeFileAtomic } from './files';
 import { binaryCrossEntropy, countCorrect, evaluate, gatherBatch } from './evaluate';
 import { KerasGRU } from './gru';
-import { loadImdb, saveVocabulary, type ImdbData } from './imdb';
+import { loadImdb, type ImdbData } from './imdb';
+import { saveVocabulary } from './vocabulary';
 import { buildModel, loadModel, recurrentLayerOf } from './model';
 import { deriveSeed, mulberry32, shuffledIndices } from './prng';
 import { formatDuration, progressLine } from './progress';
@@ -25,9 +27,7 @@ import {
   checkSameRun,
   environmentFacts,
   epochDir,
-  exists,
   loadRun,
-  readJson,
   removePartialEpochs,
   runStatus,
   saveEpoch,
@@ -229,7 +229,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   await fsp.mkdir(runDir, { recursive: true });
   await removePartialEpochs(runDir);
   await writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify(config, null, 1));
-  if (!exists(path.join(runDir, 'vocab.json'))) await saveVocabulary(data.vocab, path.join(runDir, 'vocab.json'));
+  if (!fs.existsSync(path.join(runDir, 'vocab.json'))) await saveVocabulary(data.vocab, path.join(runDir, 'vocab.json'));
 
   const optimizer = new KerasAdam(config.learningRate, config.beta1, config.beta2, config.epsilon);
   let model: tf.LayersModel;

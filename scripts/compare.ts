@@ -10,10 +10,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../lib/atomic-file';
+import { writeFileAtomic } from '../lib/files';
 import * as compare from '../lib/compare';
 import { PROFILE_NAMES, environmentReport, parseProfile } from '../lib/env';
-import { ImdbError, loadImdb } from '../lib/imdb';
+import { loadImdb } from '../lib/imdb';
+import { ImdbError } from '../lib/imdb-error';
 import { TrainError } from '../lib/train-config';
 import { STOPPED_EXIT, fail, positiveInteger, runCli, type CliSpec } from './cli';
 

@@ -19,7 +19,8 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { DATA_DIR, SHARED_ARCHIVE } from '../lib/paths';
-import { DEFAULT_SEED, ImdbError, loadImdb, type ImdbData, type ImdbSplit } from '../lib/imdb';
+import { DEFAULT_SEED, loadImdb, type ImdbData, type ImdbSplit } from '../lib/imdb';
+import { ImdbError } from '../lib/imdb-error';
 import { encodeNpy } from '../lib/npy';
 import { positiveInteger, runCli, type CliSpec } from './cli';
 

@@ -7,7 +7,7 @@
  * Prints one line per text: P(positive), the label, the text. Exit codes: 0 done, 1 failed, 2 bad options.
  */
 import { parseProfile } from '../lib/env';
-import { ImdbError } from '../lib/imdb';
+import { ImdbError } from '../lib/imdb-error';
 import { Predictor } from '../lib/predict';
 import type { EpochChoice } from '../lib/run-dir';
 import { TrainError, defaultRunDir, resolveConfig } from '../lib/train-config';

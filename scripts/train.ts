@@ -9,7 +9,7 @@
  * Exit codes: 0 done, 1 training failed (e.g. a non-finite loss), 2 bad options, 130 stopped by Ctrl-C.
  */
 import { parseProfile } from '../lib/env';
-import { ImdbError } from '../lib/imdb';
+import { ImdbError } from '../lib/imdb-error';
 import { formatDuration } from '../lib/progress';
 import { bestEpoch } from '../lib/run-dir';
 import { timeEpoch, train, trainProgressPrinter } from '../lib/train';

@@ -11,7 +11,8 @@ import { buildModel } from '../lib/model';
 import { Predictor, predict } from '../lib/predict';
 import { environmentFacts, saveEpoch } from '../lib/run-dir';
 import { TrainError, resolveConfig } from '../lib/train-config';
-import { encodeTexts, saveVocabulary, vocabularyFromCounts } from '../lib/imdb';
+import { encodeTexts } from '../lib/imdb-text';
+import { saveVocabulary, vocabularyFromCounts } from '../lib/vocabulary';
 
 test('Predictor: texts are encoded with the run vocabulary and maxLen, then classified by the saved model', async () => {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'predict-'));

@@ -1,7 +1,8 @@
 /**
- * Writing files so that a crash never leaves half of one behind: the bytes go to a new file,
- * are fsynced, and only then renamed over the destination (atomic on one file system).
- * Used by the vocabulary, the IMDB cache, the run directory and the comparison summary.
+ * Small file helpers, one home each. Writing so that a crash never leaves half a file behind: the
+ * bytes go to a new file, are fsynced, and only then renamed over the destination (atomic on one
+ * file system); used by the vocabulary, the IMDB cache, the run directory and the comparison summary.
+ * Reading JSON, strictly or with a fallback, and asking whether a path is a file.
  */
 import { randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
@@ -39,5 +40,29 @@ export async function syncFilesIn(dir: string): Promise<void> {
     } finally {
       await handle.close();
     }
+  }
+}
+
+/** Whether `file` exists and is a regular file (false for folders and on any error). */
+export async function isFile(file: string): Promise<boolean> {
+  try {
+    return (await fsp.stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Reads and parses a JSON file (throws if it is missing or not JSON). */
+export async function readJson<T>(file: string): Promise<T> {
+  return JSON.parse(await fsp.readFile(file, 'utf8')) as T;
+}
+
+/** A JSON object from `file`, or `fallback` when it is missing, unreadable or not an object (e.g. a cache to recompute). */
+export async function readJsonOr<T>(file: string, fallback: T): Promise<T> {
+  try {
+    const value: unknown = JSON.parse(await fsp.readFile(file, 'utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as T) : fallback;
+  } catch {
+    return fallback;
   }
 }
