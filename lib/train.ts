@@ -23,6 +23,7 @@ import { saveVocabulary } from './vocabulary';
 import { buildModel, loadModel, recurrentLayerOf } from './model';
 import { deriveSeed, mulberry32, shuffledIndices } from './prng';
 import { formatDuration, progressLine } from './progress';
+import { mean } from './stats';
 import {
   checkSameRun,
   environmentFacts,
@@ -288,8 +289,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       await saveEpoch(runDir, model, optimizer, { epoch, steps: optimizer.iterations, history, savedAt: new Date().toISOString(), environment: environmentFacts() });
       await writeHistoryCsv(runDir, history);
       sessionSeconds.push(seconds);
-      const mean = sessionSeconds.reduce((s, v) => s + v, 0) / sessionSeconds.length;
-      progress({ type: 'epoch', epochs: config.epochs, record, runEtaSeconds: mean * (config.epochs - epoch) });
+      progress({ type: 'epoch', epochs: config.epochs, record, runEtaSeconds: mean(sessionSeconds) * (config.epochs - epoch) });
     }
   } catch (err) {
     optimizer.dispose();
