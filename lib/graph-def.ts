@@ -4,8 +4,9 @@
  * GRU's graphs use, and loading a graph once through tfjs-node's SavedModel session so that each
  * later run is one call into TensorFlow.
  *
- * Why: tfjs-node runs every op eagerly, one call from JavaScript into TensorFlow each (~10 µs);
- * TensorFlow's own executor costs ~1 µs per op. lib/gru-graphs.ts builds the GRU's graphs with this.
+ * Why: tfjs-node runs every op eagerly, one call from JavaScript into TensorFlow each, and that call
+ * costs far more than TensorFlow's own executor spends per op in a graph (measured: BENCHMARKS.md,
+ * "Why graphs"). lib/gru-graphs.ts builds the GRU's graphs with this.
  * test/graph-def.test.ts decodes the bytes written here with TensorFlow's own protobuf classes.
  */
 import * as fs from 'node:fs';

@@ -2,13 +2,13 @@
  * The GRU's recurrence as native TensorFlow graphs, with a hand-written backward pass: what makes
  * KerasGRU.call fast (lib/gru.ts holds the equations and the layer; lib/graph-def.ts the graph writer).
  *
- * tfjs-node runs every op eagerly, one call from JavaScript into TensorFlow each (~10 µs), while
- * the arithmetic of a [32, 128] elementwise op takes ~1 µs: a GRU step of a dozen small ops is
- * almost all call overhead, ~500 times per sequence, forward and backward. Keras avoids this by
- * running the loop as one compiled graph; so does this layer:
+ * tfjs-node runs every op eagerly, one call from JavaScript into TensorFlow each, and for the small
+ * ops of a GRU step ([32, 128] elementwise) the call costs more than the arithmetic: a step of a dozen
+ * ops is mostly call overhead, once per time step, forward and backward (measured: BENCHMARKS.md,
+ * "Why graphs"). Keras avoids this by running the loop as one compiled graph; so does this layer:
  *   - the steps are unrolled, in chunks of up to MAX_CHUNK steps, into a TensorFlow GraphDef
  *     (lib/graph-def.ts), loaded once through tfjs-node's SavedModel loader, and run with one
- *     session call per chunk (TensorFlow's executor costs ~1 µs per op, not ~10);
+ *     session call per chunk (TensorFlow's executor runs the ops without a call from JavaScript each);
  *   - a chunk's graph holds the forward pass (input projection, the steps, the stacks of h, z, r,
  *     candidate the backward pass needs) and the hand-written backward pass (the steps in reverse,
  *     then the weight gradients as a few big matmuls per block of BLOCK steps, which TensorFlow

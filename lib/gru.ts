@@ -19,7 +19,7 @@
 //     readable, differentiated by tfjs's autodiff;
 //   - KerasGRU.call (the layer's forward and training pass): the recurrence unrolled into native
 //     TensorFlow graphs with a hand-written backward pass (lib/gru-graphs.ts), because tfjs-node
-//     runs each op as a separate ~10 µs call and a GRU step is a dozen tiny ops.
+//     runs each op as a separate call and a GRU step is a dozen tiny ops (BENCHMARKS.md, "Why graphs").
 // The tests check that both give the same outputs and gradients.
 import * as tf from '@tensorflow/tfjs-node';
 import { fastGru } from './gru-graphs';

@@ -6,7 +6,7 @@
  *   (a) tf.layers.gru         tfjs's own GRU (resetAfter false, sigmoid gates; tfjs has no resetAfter true)
  *   (b) KerasGRU, original    this project's layer as first written: plain tfjs ops step by step,
  *                             autodiff (a copy of that implementation lives below, as the baseline)
- *   (c) KerasGRU              the layer in lib/gru.ts (native graphs, hand-written backward pass)
+ *   (c) KerasGRU              the layer in lib/gru.ts (native graphs, hand-written backward pass: lib/gru-graphs.ts)
  *
  * all with dropout 0.2 and recurrent dropout 0.2, at resetAfter false (like tf.layers.gru) and, for
  * (b) and (c), also at resetAfter true (Keras's default). Variants are timed in interleaved rounds,
