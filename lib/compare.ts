@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type { Profile } from './env';
 import { RUNS_DIR } from './paths';
 import type { ImdbData, ImdbSplit } from './imdb';
-import { buildModel, recurrentLayerOf } from './model';
+import { buildModel, recurrentLayerOf, totalParams } from './model';
 import { multiplyAddsPerStep, paramCount, type RnnKind } from './recurrent-layers';
 import { mean, median } from './stats';
 import { KerasAdam } from './adam';
@@ -190,7 +190,7 @@ export async function trainComparison(
     runs.push({
       rnn, runDir, config, history: result.history, outcome: result.outcome,
       recurrentParams: recurrentLayerOf(model).countParams(),
-      totalParams: model.layers.reduce((sum, l) => sum + l.countParams(), 0),
+      totalParams: totalParams(model),
     });
     model.dispose();
     if (result.outcome === 'stopped') break;
