@@ -9,31 +9,33 @@
 import * as tf from '@tensorflow/tfjs-node';
 import pl from 'nodejs-polars';
 import * as path from 'node:path';
-import { ROOT, type Profile } from './env';
+import type { Profile } from './env';
+import { RUNS_DIR } from './paths';
 import type { ImdbData, ImdbSplit } from './imdb';
-import { buildModel, recurrentLayerOf, type RnnKind } from './model';
-import { KerasAdam, PROFILES, bestEpoch, gatherBatch, progressPrinter, train, trainStep, trainableVariables, validateConfig, type EpochRecord, type ProgressEvent, type TrainConfig } from './train';
+import { buildModel, recurrentLayerOf, totalParams } from './model';
+import { multiplyAddsPerStep, paramCount, type RnnKind } from './recurrent-layers';
+import { mean, median } from './stats';
+import { KerasAdam } from './adam';
+import { gatherBatch } from './evaluate';
+import { bestEpoch, type EpochRecord } from './run-dir';
+import { train, trainProgressPrinter, trainStep, trainableVariables, type ProgressEvent } from './train';
+import { PROFILES, validateConfig, type TrainConfig } from './train-config';
 
 /** One recurrent layer in the comparison. */
 export interface ComparedLayer {
   rnn: RnnKind;
   /** Short name for tables and legends. */
   label: string;
-  cell: 'SimpleRNN' | 'GRU' | 'LSTM';
   /** Which code runs it, and how. */
   implementation: string;
-  /** Gate blocks of `units` columns in the kernel: 1 (SimpleRNN), 3 (GRU), 4 (LSTM). */
-  blocks: number;
-  /** Bias vectors of length blocks*units: 2 for Keras's reset_after GRU, else 1. */
-  biasRows: number;
 }
 
 /** The layers compared, the three tf.layers ones first (the fair comparison), then the course's GRU. */
 export const COMPARED_LAYERS: readonly ComparedLayer[] = [
-  { rnn: 'simpleRnn', label: 'SimpleRNN', cell: 'SimpleRNN', implementation: 'tf.layers.simpleRNN (eager ops)', blocks: 1, biasRows: 1 },
-  { rnn: 'tfGru', label: 'GRU', cell: 'GRU', implementation: 'tf.layers.gru, reset_after=False (eager ops; TfGRU: dropout fixed)', blocks: 3, biasRows: 1 },
-  { rnn: 'lstm', label: 'LSTM', cell: 'LSTM', implementation: 'tf.layers.lstm (eager ops)', blocks: 4, biasRows: 1 },
-  { rnn: 'kerasGru', label: 'GRU (course)', cell: 'GRU', implementation: 'KerasGRU, reset_after=True (native TF graphs)', blocks: 3, biasRows: 2 },
+  { rnn: 'simpleRnn', label: 'SimpleRNN', implementation: 'tf.layers.simpleRNN (eager ops)' },
+  { rnn: 'tfGru', label: 'GRU', implementation: 'tf.layers.gru, reset_after=False (eager ops; TfGRU: dropout fixed)' },
+  { rnn: 'lstm', label: 'LSTM', implementation: 'tf.layers.lstm (eager ops)' },
+  { rnn: 'kerasGru', label: 'GRU (course)', implementation: 'KerasGRU, reset_after=True (native TF graphs)' },
 ];
 
 /** The entry of COMPARED_LAYERS for a recurrent layer kind. */
@@ -43,9 +45,10 @@ export function comparedLayer(rnn: RnnKind): ComparedLayer {
   return layer;
 }
 
-// The budget every layer gets. tf.layers runs ~90 eager TensorFlow calls per time step (forward and
-// backward), about 1 s per batch of 32 reviews x 200 tokens here, so the full comparison reads shorter
-// reviews and fewer of them than the reference run (500 tokens, 25,000 reviews, ~40 min per tf.layers epoch).
+// The budget every layer gets. The tf.layers models send TensorFlow one eager call per op, forward and
+// backward, at every time step, so they take far longer per batch than the native-graph GRU (TF calls per
+// step, ms per batch and s per epoch as measured: README.md, "GRU vs LSTM vs simple RNN"); the full
+// comparison therefore reads shorter reviews and fewer of them than the reference run (500 tokens, 25,000 reviews).
 const BUDGETS: Readonly<Record<Profile, Partial<TrainConfig>>> = {
   full: { trainSize: 5_000, testSize: 5_000, maxLen: 200, epochs: 4 },
   ci: { trainSize: 1_000, testSize: 500, maxLen: 80, epochs: 2 },
@@ -66,39 +69,8 @@ export function comparisonConfig(profile: Profile, rnn: RnnKind, overrides: Part
 export const TIMING_LENGTHS: Readonly<Record<Profile, readonly number[]>> = { full: [200, 500], ci: [80] };
 
 /** runs/compare-<profile>/<rnn>: where the comparison's run of one layer is kept. */
-export function comparisonRunDir(profile: Profile, rnn: RnnKind, runsDir = path.join(ROOT, 'runs')): string {
+export function comparisonRunDir(profile: Profile, rnn: RnnKind, runsDir = RUNS_DIR): string {
   return path.join(runsDir, `compare-${profile}`, rnn);
-}
-
-// ---------------------------------------------------------------------------
-// Parameters and arithmetic, from the equations
-
-/** Weights of the recurrent layer by formula: blocks * (inputDim*units + units*units + biasRows*units). */
-export function recurrentParams(layer: ComparedLayer, inputDim: number, units: number): number {
-  return layer.blocks * (inputDim * units + units * units + layer.biasRows * units);
-}
-
-/** The same formula written out with the sizes, e.g. "4*(128*128 + 128*128 + 128)". */
-export function recurrentParamsFormula(layer: ComparedLayer, inputDim: number, units: number): string {
-  const bias = layer.biasRows === 1 ? `${units}` : `${layer.biasRows}*${units}`;
-  const inner = `${inputDim}*${units} + ${units}*${units} + ${bias}`;
-  return layer.blocks === 1 ? inner : `${layer.blocks}*(${inner})`;
-}
-
-/**
- * Multiply-adds per time step and review in the forward pass: x_t and h_{t-1} times every block's
- * kernels, blocks * (inputDim + units) * units. The elementwise work (a few operations per unit and
- * block) is two orders of magnitude smaller at these sizes and is left out.
- */
-export function multiplyAddsPerStep(layer: ComparedLayer, inputDim: number, units: number): number {
-  return layer.blocks * (inputDim + units) * units;
-}
-
-/** Sigmoids and tanhs per time step and review: the cell's nonlinearities. */
-export function nonlinearitiesPerStep(layer: ComparedLayer, units: number): number {
-  // SimpleRNN: tanh; GRU: sigmoid z, r + tanh candidate; LSTM: sigmoid i, f, o + tanh candidate + tanh(c)
-  const perUnit = { SimpleRNN: 1, GRU: 3, LSTM: 5 }[layer.cell];
-  return perUnit * units;
 }
 
 // ---------------------------------------------------------------------------
@@ -116,12 +88,6 @@ export interface BatchTiming {
   /** TensorFlow.js kernel calls in one training step (each one JavaScript -> TensorFlow call). */
   kernelsPerTrainStep: number;
   rounds: number;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 /**
@@ -224,7 +190,7 @@ export async function trainComparison(
     runs.push({
       rnn, runDir, config, history: result.history, outcome: result.outcome,
       recurrentParams: recurrentLayerOf(model).countParams(),
-      totalParams: model.layers.reduce((sum, l) => sum + l.countParams(), 0),
+      totalParams: totalParams(model),
     });
     model.dispose();
     if (result.outcome === 'stopped') break;
@@ -232,13 +198,13 @@ export async function trainComparison(
   return runs;
 }
 
-/** Progress of trainComparison as lines "[layer] ...": one progressPrinter per layer (each has its own ETA). */
-export function comparisonPrinter(options: Parameters<typeof progressPrinter>[0] & { write: (line: string) => void }): (rnn: RnnKind, e: ProgressEvent) => void {
+/** Progress of trainComparison as lines "[layer] ...": one trainProgressPrinter per layer (each has its own ETA). */
+export function comparisonPrinter(options: Parameters<typeof trainProgressPrinter>[0] & { write: (line: string) => void }): (rnn: RnnKind, e: ProgressEvent) => void {
   const printers = new Map<RnnKind, (e: ProgressEvent) => void>();
   return (rnn, e) => {
     let print = printers.get(rnn);
     if (!print) {
-      print = progressPrinter({ ...options, write: (line) => options.write(`[${rnn}] ${line}`) });
+      print = trainProgressPrinter({ ...options, write: (line) => options.write(`[${rnn}] ${line}`) });
       printers.set(rnn, print);
     }
     print(e);
@@ -247,8 +213,6 @@ export function comparisonPrinter(options: Parameters<typeof progressPrinter>[0]
 
 // ---------------------------------------------------------------------------
 // Tables and the verdict
-
-const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
 
 /** One row per layer: parameters, arithmetic, measured time per batch and per epoch, accuracy (last epoch, and the epoch with the lowest validation loss). */
 export function comparisonFrame(runs: readonly ComparisonRun[], timings: readonly BatchTiming[]): pl.DataFrame {
@@ -261,8 +225,8 @@ export function comparisonFrame(runs: readonly ComparisonRun[], timings: readonl
       layer: layer.label,
       implementation: layer.implementation,
       params: run.recurrentParams,
-      byFormula: recurrentParams(layer, run.config.embeddingDim, run.config.units),
-      madsPerStep: multiplyAddsPerStep(layer, run.config.embeddingDim, run.config.units),
+      byFormula: paramCount(run.rnn, run.config.embeddingDim, run.config.units),
+      madsPerStep: multiplyAddsPerStep(run.rnn, run.config.embeddingDim, run.config.units),
       kernelsPerStep: t ? t.kernelsPerTrainStep / run.config.maxLen : NaN,
       trainMsPerBatch: t ? t.trainMs : NaN,
       secondsPerEpoch: run.history.length > 0 ? mean(run.history.map((r) => r.seconds)) : NaN,
@@ -328,7 +292,7 @@ export function checkClaims(runs: readonly ComparisonRun[], timings: readonly Ba
   const keptAcc = (r: ComparisonRun) => bestEpoch(r.history).val_accuracy;
   return [
     check('fewer parameters', 'weights', gru.recurrentParams, lstm.recurrentParams, (g, l) => g < l),
-    check('less arithmetic per step', 'multiply-adds', multiplyAddsPerStep(comparedLayer('tfGru'), d, n), multiplyAddsPerStep(comparedLayer('lstm'), d, n), (g, l) => g < l),
+    check('less arithmetic per step', 'multiply-adds', multiplyAddsPerStep('tfGru', d, n), multiplyAddsPerStep('lstm', d, n), (g, l) => g < l),
     check('faster training step', 'ms / batch', timing('tfGru', maxLen).trainMs, timing('lstm', maxLen).trainMs, (g, l) => g < l),
     check('faster epoch', 's / epoch', mean(gru.history.map((r) => r.seconds)), mean(lstm.history.map((r) => r.seconds)), (g, l) => g < l),
     check('as accurate', 'val accuracy, epoch of lowest val loss', keptAcc(gru), keptAcc(lstm), (g, l) => g >= l - accuracyTolerance),

@@ -1,32 +1,15 @@
 // Small, tested helpers for the concept notebooks (01-gru-concept, 02-gate-equations):
-//   - parameter counts of SimpleRNN, GRU (reset-after / reset-before) and LSTM, by formula and by built layers;
-//   - Keras-style seeded initial weights, a plain tanh RNN, and the gradient-versus-distance measurement;
+//   - parameter counts of SimpleRNN, GRU (reset-after / reset-before) and LSTM: formula (lib/recurrent-layers.ts) against built layers;
+//   - Keras-style seeded initial weights (lib/initializers.ts), a plain tanh RNN, and the gradient-versus-distance measurement;
 //   - the Keras <-> PyTorch GRU weight mapping, with PyTorch's documented GRU step to check it.
 import * as tf from '@tensorflow/tfjs-node';
 import { gruSequence, kerasGru, type GruWeights } from './gru';
+import { kerasRecurrentInitializers, withoutOrthogonalWarning } from './initializers';
+import { paramCount, paramCountFormula, type RnnKind } from './recurrent-layers';
 import { lineChart, type Figure } from './plot';
 
 // ---------------------------------------------------------------------------
-// Parameter counts
-
-/** SimpleRNN: kernel [inputDim, units] + recurrent kernel [units, units] + bias [units]. */
-export function simpleRnnParamCount(inputDim: number, units: number): number {
-  return inputDim * units + units * units + units;
-}
-
-/** GRU: three blocks (z, r, h) of kernel + recurrent kernel + one bias (reset-before) or two (reset-after). */
-export function gruParamCount(inputDim: number, units: number, resetAfter = true): number {
-  const biases = resetAfter ? 2 : 1;
-  return 3 * (inputDim * units + units * units + biases * units);
-}
-
-/** LSTM: four blocks (i, f, c, o) of kernel + recurrent kernel + bias. */
-export function lstmParamCount(inputDim: number, units: number): number {
-  return 4 * (inputDim * units + units * units + units);
-}
-
-/** The recurrent layers the course compares. */
-export type RecurrentLayerKind = 'simpleRnn' | 'gruResetAfter' | 'gruResetBefore' | 'lstm';
+// Parameter counts: the formulas (lib/recurrent-layers.ts) against the layers actually built
 
 /** One row of the parameter-count comparison. */
 export interface ParamCountRow {
@@ -36,59 +19,22 @@ export interface ParamCountRow {
   byLayer: number; // countParams() of the built layer
 }
 
-const LAYER_NAMES: Record<RecurrentLayerKind, string> = {
+const LAYER_NAMES: Record<RnnKind, string> = {
   simpleRnn: 'SimpleRNN (tf.layers.simpleRNN)',
-  gruResetAfter: 'GRU, reset_after=True (this course: kerasGru)',
-  gruResetBefore: 'GRU, reset_after=False (tf.layers.gru)',
+  kerasGru: 'GRU, reset_after=True (this course: kerasGru)',
+  tfGru: 'GRU, reset_after=False (tf.layers.gru)',
   lstm: 'LSTM (tf.layers.lstm)',
 };
 
-/** The formula's count for one layer kind. */
-export function paramCount(kind: RecurrentLayerKind, inputDim: number, units: number): number {
-  switch (kind) {
-    case 'simpleRnn': return simpleRnnParamCount(inputDim, units);
-    case 'gruResetAfter': return gruParamCount(inputDim, units, true);
-    case 'gruResetBefore': return gruParamCount(inputDim, units, false);
-    case 'lstm': return lstmParamCount(inputDim, units);
-  }
-}
-
-/** The formula written out with the sizes filled in, e.g. "3*(128*128 + 128*128 + 2*128)". */
-export function paramCountFormula(kind: RecurrentLayerKind, inputDim: number, units: number): string {
-  const core = `${inputDim}*${units} + ${units}*${units}`;
-  switch (kind) {
-    case 'simpleRnn': return `${core} + ${units}`;
-    case 'gruResetAfter': return `3*(${core} + 2*${units})`;
-    case 'gruResetBefore': return `3*(${core} + ${units})`;
-    case 'lstm': return `4*(${core} + ${units})`;
-  }
-}
-
-/**
- * Runs `fn` without tfjs's "Orthogonal initializer is being called on a matrix with more than 2000
- * elements: Slowness may result" warning (the QR of a few hundred rows takes milliseconds here).
- */
-export function withoutSlowInitWarning<T>(fn: () => T): T {
-  const warn = console.warn;
-  console.warn = (...args: unknown[]) => {
-    if (!String(args[0]).startsWith('Orthogonal initializer is being called')) warn(...args);
-  };
-  try {
-    return fn();
-  } finally {
-    console.warn = warn;
-  }
-}
-
 /** Builds the layer for inputs [batch, time, inputDim] with its default initialisers and returns countParams(). */
-export function builtLayerParamCount(kind: RecurrentLayerKind, inputDim: number, units: number): number {
+export function builtLayerParamCount(kind: RnnKind, inputDim: number, units: number): number {
   const layer =
     kind === 'simpleRnn' ? tf.layers.simpleRNN({ units })
-    : kind === 'gruResetAfter' ? kerasGru({ units })
-    : kind === 'gruResetBefore' ? tf.layers.gru({ units })
+    : kind === 'kerasGru' ? kerasGru({ units })
+    : kind === 'tfGru' ? tf.layers.gru({ units })
     : tf.layers.lstm({ units });
   // Applying the layer to a symbolic input builds it, as in a model (RNN.build alone leaves `built` unset).
-  withoutSlowInitWarning(() => layer.apply(tf.input({ shape: [null, inputDim] })));
+  withoutOrthogonalWarning(() => layer.apply(tf.input({ shape: [null, inputDim] })));
   const count = layer.countParams();
   for (const w of layer.weights) w.dispose();
   return count;
@@ -96,7 +42,7 @@ export function builtLayerParamCount(kind: RecurrentLayerKind, inputDim: number,
 
 /** Formula and built-layer counts side by side, for all four layer kinds. */
 export function paramCountTable(inputDim: number, units: number): ParamCountRow[] {
-  const kinds: RecurrentLayerKind[] = ['simpleRnn', 'gruResetBefore', 'gruResetAfter', 'lstm'];
+  const kinds: RnnKind[] = ['simpleRnn', 'tfGru', 'kerasGru', 'lstm'];
   return kinds.map((kind) => ({
     layer: LAYER_NAMES[kind],
     formula: paramCountFormula(kind, inputDim, units),
@@ -111,19 +57,21 @@ export function paramCountTable(inputDim: number, units: number): ParamCountRow[
 /** A SimpleRNN's weights in Keras's layout. */
 export type SimpleRnnWeights = { kernel: tf.Tensor2D; recurrentKernel: tf.Tensor2D; bias: tf.Tensor1D };
 
-/** keras.layers.SimpleRNN's default init, seeded: glorot_uniform kernel, orthogonal recurrent kernel, zero bias. */
+/** keras.layers.SimpleRNN's default init, seeded with lib/initializers.ts's scheme: glorot_uniform kernel, orthogonal recurrent kernel, zero bias. */
 export function kerasInitSimpleRnn(inputDim: number, units: number, seed: number): SimpleRnnWeights {
-  return withoutSlowInitWarning(() => ({
-    kernel: tf.initializers.glorotUniform({ seed: 10 * seed + 1 }).apply([inputDim, units]) as tf.Tensor2D,
-    recurrentKernel: tf.initializers.orthogonal({ seed: 10 * seed + 2 }).apply([units, units]) as tf.Tensor2D,
-    bias: tf.zeros([units]) as tf.Tensor1D,
+  const init = kerasRecurrentInitializers(seed);
+  return withoutOrthogonalWarning(() => ({
+    kernel: init.kernelInitializer.apply([inputDim, units]) as tf.Tensor2D,
+    recurrentKernel: init.recurrentInitializer.apply([units, units]) as tf.Tensor2D,
+    bias: init.biasInitializer.apply([units]) as tf.Tensor1D,
   }));
 }
 
 /**
- * keras.layers.GRU's default init, seeded: glorot_uniform kernel [inputDim, 3*units], orthogonal recurrent
- * kernel [units, 3*units], zero bias ([2, 3*units] when resetAfter, else [3*units]). `updateGateBias` sets the
- * input-side bias of the z block, so z starts near sigmoid(updateGateBias) instead of sigmoid(0) = 0.5.
+ * keras.layers.GRU's default init, seeded with lib/initializers.ts's scheme (the model's): glorot_uniform
+ * kernel [inputDim, 3*units], orthogonal recurrent kernel [units, 3*units], zero bias ([2, 3*units] when
+ * resetAfter, else [3*units]). `updateGateBias` sets the input-side bias of the z block, so z starts near
+ * sigmoid(updateGateBias) instead of sigmoid(0) = 0.5.
  */
 export function kerasInitGru(
   inputDim: number,
@@ -133,11 +81,12 @@ export function kerasInitGru(
 ): GruWeights {
   const resetAfter = options.resetAfter ?? true;
   const zBias = options.updateGateBias ?? 0;
-  return withoutSlowInitWarning(() => tf.tidy(() => {
+  const init = kerasRecurrentInitializers(seed);
+  return withoutOrthogonalWarning(() => tf.tidy(() => {
     const inputBias = tf.concat([tf.fill([units], zBias), tf.zeros([2 * units])]);
     return {
-      kernel: tf.initializers.glorotUniform({ seed: 10 * seed + 1 }).apply([inputDim, 3 * units]) as tf.Tensor2D,
-      recurrentKernel: tf.initializers.orthogonal({ seed: 10 * seed + 2 }).apply([units, 3 * units]) as tf.Tensor2D,
+      kernel: init.kernelInitializer.apply([inputDim, 3 * units]) as tf.Tensor2D,
+      recurrentKernel: init.recurrentInitializer.apply([units, 3 * units]) as tf.Tensor2D,
       bias: resetAfter ? tf.stack([inputBias, tf.zeros([3 * units])]) : inputBias,
     };
   }));

@@ -6,18 +6,30 @@ import * as tf from "@tensorflow/tfjs-node";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-
-/** The project root (the folder holding package.json), wherever the code runs from. */
-export const ROOT = path.resolve(__dirname, "..");
+import { ROOT } from "./paths";
+import { median } from "./stats";
 
 /** Sizes to run at: `full` is the reference configuration, `ci` is small and fast. */
 export type Profile = "full" | "ci";
 
+/** Every profile, the reference first. */
+export const PROFILE_NAMES: readonly Profile[] = ["full", "ci"];
+
+/** Whether a value names a profile. */
+export function isProfile(value: unknown): value is Profile {
+  return (PROFILE_NAMES as readonly unknown[]).includes(value);
+}
+
+/** Reads a profile name; `source` (GRU_PROFILE, --profile) names where it came from in the error. */
+export function parseProfile(text: string, source: string): Profile {
+  const value = text.trim();
+  if (isProfile(value)) return value;
+  throw new Error(`${source}=${JSON.stringify(text)} is not a profile: use "full" (the reference run) or "ci" (small and fast)`);
+}
+
 /** The active profile, from GRU_PROFILE (default `full`); a typo is an error, not a silent default. */
 export function currentProfile(env: NodeJS.ProcessEnv = process.env): Profile {
-  const value = (env.GRU_PROFILE ?? "full").trim();
-  if (value === "full" || value === "ci") return value;
-  throw new Error(`GRU_PROFILE=${JSON.stringify(value)} is not a profile: use "full" (the reference run) or "ci" (small and fast)`);
+  return parseProfile(env.GRU_PROFILE ?? "full", "GRU_PROFILE");
 }
 
 /** The TensorFlow C library behind tfjs-node, e.g. "2.12.0". */
@@ -79,8 +91,8 @@ export function matmulGflops(n = 1024, reps = 10): number {
     return Number(process.hrtime.bigint() - t0) / 1e9;
   };
   once();
-  const times = Array.from({ length: reps }, once).sort((x, y) => x - y);
+  const times = Array.from({ length: reps }, once);
   a.dispose();
   b.dispose();
-  return (2 * n ** 3) / times[Math.floor(reps / 2)] / 1e9;
+  return (2 * n ** 3) / median(times) / 1e9;
 }

@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs-node';
 import pl from 'nodejs-polars';
 import { KerasGRU } from './gru';
-import { PAD_ID } from './imdb';
+import { PAD_ID } from './imdb-text';
 import { recurrentLayerOf } from './model';
 import { figure, heatmap, lineChart, type Figure } from './plot';
 

@@ -4,17 +4,14 @@
  *   Embedding(10000, 128) -> GRU(128, dropout 0.2, recurrent_dropout 0.2) -> Dense(1, sigmoid)
  *
  * with the recurrent layer swappable (tf.layers.gru, LSTM, SimpleRNN) for later comparisons,
- * Keras's initialisers made explicit and seeded, and a per-layer parameter summary.
+ * Keras's initialisers made explicit and seeded (lib/initializers.ts), and a per-layer parameter summary.
  */
 import * as tf from '@tensorflow/tfjs-node';
 import pl from 'nodejs-polars';
-import { KerasGRU, kerasGru } from './gru';
-
-/** The recurrent layer in the middle of the model. */
-export type RnnKind = 'kerasGru' | 'tfGru' | 'lstm' | 'simpleRnn';
-
-/** Every RnnKind, in the order the course compares them. */
-export const RNN_KINDS: readonly RnnKind[] = ['kerasGru', 'tfGru', 'lstm', 'simpleRnn'];
+import { kerasGru } from './gru';
+import { initSeed, kerasRecurrentInitializers, muteOrthogonalWarning, withoutOrthogonalWarning } from './initializers';
+import { deriveSeed } from './prng';
+import { RNN_KINDS, type RnnKind } from './recurrent-layers';
 
 /** What the model looks like; `seed` makes its initial weights and GRU dropout masks repeatable. */
 export interface ModelConfig {
@@ -47,48 +44,6 @@ export const REFERENCE_MODEL: Readonly<ModelConfig> = {
 
 /** Layer names, fixed so that saved weights and summaries read the same in every run. */
 const RNN_LAYER_NAME: Record<RnnKind, string> = { kerasGru: 'gru', tfGru: 'tf_gru', lstm: 'lstm', simpleRnn: 'simple_rnn' };
-
-// ---------------------------------------------------------------------------
-// Seeds
-
-/** A 31-bit seed mixed from a base seed and labels (murmur-style), so streams do not overlap. */
-export function deriveSeed(seed: number, ...parts: (string | number)[]): number {
-  let h = (seed ^ 0x9e3779b9) >>> 0;
-  for (const ch of parts.join('/')) {
-    h = Math.imul(h ^ ch.charCodeAt(0), 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-  }
-  return h >>> 1; // keep it a positive int32: tfjs seeds go through toString() into seedrandom
-}
-
-// Seeds for each initialiser, or undefined for TensorFlow.js's unseeded default.
-function seedFor(config: ModelConfig, what: string): number | undefined {
-  return config.seed === null ? undefined : deriveSeed(config.seed, 'init', what);
-}
-
-// tfjs warns on every orthogonal init above 2000 elements (a 128x384 recurrent kernel is 49,152):
-// the warning is about a one-off ~0.1 s, so it is dropped while a model is built or loaded.
-function muteOrthogonalWarning(): () => void {
-  const warn = console.warn;
-  console.warn = (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].startsWith('Orthogonal initializer is being called')) return;
-    warn(...args);
-  };
-  return () => {
-    console.warn = warn;
-  };
-}
-
-function withoutOrthogonalWarning<T>(build: () => T): T {
-  const restore = muteOrthogonalWarning();
-  try {
-    return build();
-  } finally {
-    restore();
-  }
-}
 
 // ---------------------------------------------------------------------------
 // tf.layers.gru, with Keras's recurrent dropout
@@ -179,15 +134,6 @@ function checkConfig(c: ModelConfig): void {
   }
 }
 
-// Keras's defaults for every recurrent layer: glorot_uniform kernel, orthogonal recurrent kernel, zero bias.
-function kerasRecurrentInitializers(config: ModelConfig) {
-  return {
-    kernelInitializer: tf.initializers.glorotUniform({ seed: seedFor(config, 'rnn/kernel') }),
-    recurrentInitializer: tf.initializers.orthogonal({ gain: 1, seed: seedFor(config, 'rnn/recurrent_kernel') }),
-    biasInitializer: tf.initializers.zeros(),
-  };
-}
-
 function recurrentLayer(config: ModelConfig): tf.layers.Layer {
   const common = {
     name: RNN_LAYER_NAME[config.rnn],
@@ -195,31 +141,19 @@ function recurrentLayer(config: ModelConfig): tf.layers.Layer {
     dropout: config.dropout,
     recurrentDropout: config.recurrentDropout,
   };
+  const initializers = kerasRecurrentInitializers(config.seed);
   switch (config.rnn) {
     case 'kerasGru':
-      return kerasGru({ ...common, resetAfter: true, seed: config.seed === null ? null : deriveSeed(config.seed, 'dropout') });
+      return kerasGru({ ...common, ...initializers, resetAfter: true, seed: config.seed === null ? null : deriveSeed(config.seed, 'dropout') });
     case 'tfGru':
       // tf.layers.gru only does resetAfter=false (it throws on true); the rest follows Keras's defaults (tfjs's differ),
       // and TfGRU fixes its recurrent dropout (see above).
-      return new TfGRU({ ...common, ...kerasRecurrentInitializers(config), recurrentActivation: 'sigmoid' });
+      return new TfGRU({ ...common, ...initializers, recurrentActivation: 'sigmoid' });
     case 'lstm':
-      return tf.layers.lstm({ ...common, ...kerasRecurrentInitializers(config), recurrentActivation: 'sigmoid', unitForgetBias: true });
+      return tf.layers.lstm({ ...common, ...initializers, recurrentActivation: 'sigmoid', unitForgetBias: true });
     case 'simpleRnn':
-      return tf.layers.simpleRNN({ ...common, ...kerasRecurrentInitializers(config) });
+      return tf.layers.simpleRNN({ ...common, ...initializers });
   }
-}
-
-// KerasGRU draws its initial weights unseeded; overwrite them with the same Keras initialisers, seeded.
-function seedKerasGruWeights(layer: KerasGRU, config: ModelConfig): void {
-  if (config.seed === null) return;
-  const init = kerasRecurrentInitializers(config);
-  const fresh = layer.weights.map((w) => {
-    if (w.originalName.endsWith('recurrent_kernel')) return init.recurrentInitializer.apply(w.shape);
-    if (w.originalName.endsWith('kernel')) return init.kernelInitializer.apply(w.shape);
-    return init.biasInitializer.apply(w.shape);
-  });
-  layer.setWeights(fresh);
-  tf.dispose(fresh);
 }
 
 /**
@@ -239,19 +173,18 @@ export function buildModel(overrides: Partial<ModelConfig> = {}): tf.Sequential 
           inputDim: config.numWords,
           outputDim: config.embeddingDim,
           inputLength: config.maxLen,
-          embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: seedFor(config, 'embedding') }),
+          embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: initSeed(config.seed, 'embedding') }),
         }),
         rnn,
         tf.layers.dense({
           name: 'dense',
           units: 1,
           activation: 'sigmoid',
-          kernelInitializer: tf.initializers.glorotUniform({ seed: seedFor(config, 'dense/kernel') }),
+          kernelInitializer: tf.initializers.glorotUniform({ seed: initSeed(config.seed, 'dense/kernel') }),
           biasInitializer: tf.initializers.zeros(),
         }),
       ],
     });
-    if (rnn instanceof KerasGRU) seedKerasGruWeights(rnn, config);
     return model;
   });
 }

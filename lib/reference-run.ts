@@ -15,9 +15,9 @@
 import pl from 'nodejs-polars';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ROOT } from './env';
+import { ROOT } from './paths';
 import { historyChart, type Figure } from './plot';
-import { bestEpoch, type EpochRecord } from './train';
+import { bestEpoch, type EpochRecord } from './run-dir';
 
 /** Where the recorded reference run lives in the repository. */
 export const REFERENCE_RUN_DIR = path.join(ROOT, 'data', 'reference-run');

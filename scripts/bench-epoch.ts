@@ -23,11 +23,14 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-node';
-import { ROOT, assertNativeBackend, matmulGflops, tensorflowVersion } from '../lib/env';
+import { assertNativeBackend, matmulGflops, tensorflowVersion } from '../lib/env';
+import { ROOT } from '../lib/paths';
 import { loadImdb } from '../lib/imdb';
-import { progressPrinter, resolveConfig, train, type ProgressEvent, type TrainConfig } from '../lib/train';
+import { mean } from '../lib/stats';
+import { train, trainProgressPrinter, type ProgressEvent } from '../lib/train';
+import { resolveConfig, type TrainConfig } from '../lib/train-config';
+import { positiveInteger, runCli, type CliContext, type CliSpec } from './cli';
 import { defaultArchivePath, exportImdb } from './export-imdb';
 
 // ---------------------------------------------------------------------------
@@ -44,27 +47,28 @@ interface Options {
   out: string;
 }
 
-function options(): Options {
-  const { values } = parseArgs({
-    options: {
-      epochs: { type: 'string', default: '1' },
-      'train-size': { type: 'string', default: '25000' },
-      'test-size': { type: 'string', default: '25000' },
-      'max-len': { type: 'string', default: '500' },
-      'skip-keras': { type: 'boolean', default: false },
-      'skip-ours': { type: 'boolean', default: false },
-      'matmul-n': { type: 'string', default: '2048' },
-      out: { type: 'string', default: path.join(os.tmpdir(), 'BENCHMARKS-epoch.md') },
-    },
-  });
-  const int = (name: 'epochs' | 'train-size' | 'test-size' | 'max-len' | 'matmul-n') => {
-    const n = Number(values[name]);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${values[name]}`);
-    return n;
-  };
+const SPEC: CliSpec = {
+  name: 'bench-epoch',
+  summary: 'One full reference epoch with this project (tfjs-node) against the reference Keras program, on the same arrays.',
+  usage: 'node --import tsx scripts/bench-epoch.ts [--epochs 1] [--train-size N] [--test-size N] [--max-len N] [--skip-keras] [--skip-ours]',
+  options: {
+    epochs: { type: 'string', value: 'N', default: '1', help: 'epochs each side trains (default 1)' },
+    'train-size': { type: 'string', value: 'N', default: '25000', help: 'training reviews (default 25000)' },
+    'test-size': { type: 'string', value: 'N', default: '25000', help: 'validation reviews (default 25000)' },
+    'max-len': { type: 'string', value: 'N', default: '500', help: 'ids per review (default 500)' },
+    'skip-keras': { type: 'boolean', default: false, help: 'run only this project' },
+    'skip-ours': { type: 'boolean', default: false, help: 'run only Keras' },
+    'matmul-n': { type: 'string', value: 'N', default: '2048', help: 'size of the matmul measured on each side (default 2048)' },
+    out: { type: 'string', value: 'FILE', default: path.join(os.tmpdir(), 'BENCHMARKS-epoch.md'), help: 'where the report is written (default <tmp>/BENCHMARKS-epoch.md)' },
+  },
+  exitCodes: { 2: 'bad options' },
+};
+
+function options(values: CliContext['values']): Options {
+  const int = (name: 'epochs' | 'train-size' | 'test-size' | 'max-len' | 'matmul-n') => positiveInteger(values[name], `--${name}`);
   return {
     epochs: int('epochs'), trainSize: int('train-size'), testSize: int('test-size'), maxLen: int('max-len'),
-    skipKeras: values['skip-keras'] ?? false, skipOurs: values['skip-ours'] ?? false, matmulN: int('matmul-n'), out: values.out as string,
+    skipKeras: values['skip-keras'] === true, skipOurs: values['skip-ours'] === true, matmulN: int('matmul-n'), out: values.out as string,
   };
 }
 
@@ -147,7 +151,7 @@ async function runOurs(config: TrainConfig, data: Awaited<ReturnType<typeof load
   say(`${matmulN}x${matmulN} float32 matmul through tfjs-node: ${gflops.toFixed(1)} GFLOP/s`);
   const runDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bench-epoch-run-'));
   const trainSecondsByEpoch = new Map<number, number>();
-  const printer = progressPrinter({ intervalSeconds: 30 });
+  const printer = trainProgressPrinter({ intervalSeconds: 30 });
   const onProgress = (e: ProgressEvent) => {
     if (e.type === 'batch' && e.batch === e.batches) trainSecondsByEpoch.set(e.epoch, Math.min(config.trainSize, e.batches * config.batchSize) / e.examplesPerSecond);
     printer(e);
@@ -244,7 +248,6 @@ function runKeras(exportDir: string, config: TrainConfig, matmulN: number): Side
 // The report
 
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
-const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
 
 function flopsSection(c: TrainConfig, f: EpochFlops): string[] {
   const g = (x: number) => `${(x / 1e9).toLocaleString('en-US', { maximumFractionDigits: 1 })} GFLOP`;
@@ -323,9 +326,9 @@ function cpuModelName(): string {
 
 // ---------------------------------------------------------------------------
 
-async function main(): Promise<void> {
+async function main({ values }: CliContext): Promise<void> {
   assertNativeBackend();
-  const o = options();
+  const o = options(values);
   const config = resolveConfig({ profile: 'full', env: {}, overrides: { epochs: o.epochs, trainSize: o.trainSize, testSize: o.testSize, maxLen: o.maxLen } });
   const flops = epochFlops(config);
   say(`config: ${config.trainSize} train / ${config.testSize} validation reviews, maxLen ${config.maxLen}, batch ${config.batchSize}, ${config.epochs} epoch(s)`);
@@ -353,9 +356,4 @@ async function main(): Promise<void> {
   say(`wrote ${o.out}`);
 }
 
-if (require.main === module) {
-  main().catch((err) => {
-    process.stderr.write(`bench-epoch: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  });
-}
+if (require.main === module) runCli(SPEC, main);

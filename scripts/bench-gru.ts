@@ -6,7 +6,7 @@
  *   (a) tf.layers.gru         tfjs's own GRU (resetAfter false, sigmoid gates; tfjs has no resetAfter true)
  *   (b) KerasGRU, original    this project's layer as first written: plain tfjs ops step by step,
  *                             autodiff (a copy of that implementation lives below, as the baseline)
- *   (c) KerasGRU              the layer in lib/gru.ts (native graphs, hand-written backward pass)
+ *   (c) KerasGRU              the layer in lib/gru.ts (native graphs, hand-written backward pass: lib/gru-graphs.ts)
  *
  * all with dropout 0.2 and recurrent dropout 0.2, at resetAfter false (like tf.layers.gru) and, for
  * (b) and (c), also at resetAfter true (Keras's default). Variants are timed in interleaved rounds,
@@ -27,28 +27,33 @@
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-node';
 import { GruWeights, KerasGRU, KerasGRUArgs, KerasGRUCallKwargs, PerGate, dropoutMask, kerasGru } from '../lib/gru';
+import { median } from '../lib/stats';
+import { positiveInteger, runCli, type CliContext, type CliSpec } from './cli';
 
 // ---------------------------------------------------------------------------
 // Options
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const value = Number(process.argv[i + 1]);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number, got ${process.argv[i + 1]}`);
-  return value;
-}
+const SPEC: CliSpec = {
+  name: 'bench-gru',
+  summary: 'Time a GRU training step and a forward pass: tf.layers.gru, KerasGRU as first written, KerasGRU.',
+  usage: 'node --import tsx scripts/bench-gru.ts [--batch 32] [--steps 500] [--units 128] [--reps 5] [--warmup 2] [--only a,b,c]',
+  options: {
+    batch: { type: 'string', value: 'N', default: '32', help: 'sequences per batch (default 32)' },
+    steps: { type: 'string', value: 'N', default: '500', help: 'time steps per sequence (default 500)' },
+    units: { type: 'string', value: 'N', default: '128', help: 'input features and GRU units (default 128)' },
+    reps: { type: 'string', value: 'N', default: '5', help: 'timed rounds (default 5)' },
+    warmup: { type: 'string', value: 'N', default: '2', help: 'untimed rounds first (default 2)' },
+    only: { type: 'string', value: 'LIST', help: 'the variants to run, e.g. a,c (default all)' },
+  },
+  exitCodes: { 2: 'bad options' },
+};
 
-function onlyVariants(): string[] | null {
-  const i = process.argv.indexOf('--only');
-  return i < 0 ? null : process.argv[i + 1].split(',');
-}
-
-const BATCH = option('batch', 32);
-const STEPS = option('steps', 500);
-const UNITS = option('units', 128);
-const REPS = option('reps', 5);
-const WARMUP = option('warmup', 2);
+// Sizes from the command line, set by main() before anything is built.
+let BATCH = 0;
+let STEPS = 0;
+let UNITS = 0;
+let REPS = 0;
+let WARMUP = 0;
 const DROPOUT = 0.2;
 
 // ---------------------------------------------------------------------------
@@ -199,12 +204,6 @@ function timePredict(model: tf.LayersModel, x: tf.Tensor): number {
   return performance.now() - started;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((p, q) => p - q);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 // (b) and (c) from the same weights and masks must agree: loss and every gradient.
 function checkEquivalence(resetAfter: boolean, x: tf.Tensor, y: tf.Tensor): string {
   const [baseline, fast] = [new BaselineGRU(gruArgs(resetAfter)), kerasGru(gruArgs(resetAfter))];
@@ -224,9 +223,11 @@ function checkEquivalence(resetAfter: boolean, x: tf.Tensor, y: tf.Tensor): stri
   return `resetAfter=${resetAfter}: |loss diff| ${lossDiff.toExponential(1)}, max relative gradient diff ${gradDiff.toExponential(1)}`;
 }
 
-async function main(): Promise<void> {
+async function main({ values }: CliContext): Promise<void> {
+  const option = (name: string) => positiveInteger(values[name], `--${name}`);
+  [BATCH, STEPS, UNITS, REPS, WARMUP] = ['batch', 'steps', 'units', 'reps', 'warmup'].map(option);
   countNativeCalls();
-  const only = onlyVariants();
+  const only = typeof values.only === 'string' ? values.only.split(',') : null;
   const variants = VARIANTS.filter((v) => only === null || only.includes(v.key));
   const x = tf.randomNormal([BATCH, STEPS, UNITS], 0, 1, 'float32', 1);
   const y = tf.randomNormal([BATCH, 1], 0, 1, 'float32', 2);
@@ -272,7 +273,4 @@ async function main(): Promise<void> {
   console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+runCli(SPEC, main);

@@ -10,72 +10,60 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
+import { writeFileAtomic } from '../lib/files';
 import * as compare from '../lib/compare';
-import { environmentReport, type Profile } from '../lib/env';
-import { ImdbError, loadImdb, writeFileAtomic } from '../lib/imdb';
-import { TrainError } from '../lib/train';
+import { PROFILE_NAMES, environmentReport, parseProfile } from '../lib/env';
+import { loadImdb } from '../lib/imdb';
+import { ImdbError } from '../lib/imdb-error';
+import { TrainError } from '../lib/train-config';
+import { STOPPED_EXIT, fail, positiveInteger, runCli, type CliSpec } from './cli';
 
-const USAGE = `Compare SimpleRNN, GRU and LSTM on IMDB with the same embedding, sizes, data and epochs.
-
-Usage: node --import tsx scripts/compare.ts [--profile ci|full] [--rounds N] [--archive PATH] [--quiet]
-
-  --profile ci|full   the budget (default: $GRU_PROFILE, else full):
-${(['full', 'ci'] as Profile[]).map((p) => {
+const budgets = PROFILE_NAMES.map((p) => {
   const c = compare.comparisonConfig(p, 'tfGru');
-  return `                        ${p}: ${c.trainSize} training / ${c.testSize} test reviews, maxLen ${c.maxLen}, ${c.epochs} epochs`;
-}).join('\n')}
-  --rounds N          timing rounds per review length (default 5; medians are reported)
-  --archive PATH      the IMDB .tar.gz (default: $IMDB_ARCHIVE, else data/, else download)
-  --quiet             epoch lines only
-`;
+  return `${p}: ${c.trainSize} training / ${c.testSize} test reviews, maxLen ${c.maxLen}, ${c.epochs} epochs`;
+});
 
-function fail(message: string, code = 2): never {
-  process.stderr.write(`compare: ${message}\nRun with --help for the options.\n`);
-  process.exit(code);
-}
+const SPEC: CliSpec = {
+  name: 'compare',
+  summary: 'Compare SimpleRNN, GRU and LSTM on IMDB with the same embedding, sizes, data and epochs.',
+  usage: 'node --import tsx scripts/compare.ts [--profile ci|full] [--rounds N] [--archive PATH] [--quiet]',
+  options: {
+    profile: { type: 'string', value: 'ci|full', help: ['the budget (default: $GRU_PROFILE, else full):', ...budgets].join('\n') },
+    rounds: { type: 'string', value: 'N', help: 'timing rounds per review length (default 5; medians are reported)' },
+    archive: { type: 'string', value: 'PATH', help: 'the IMDB .tar.gz (default: $IMDB_ARCHIVE, else data/, else download)' },
+    quiet: { type: 'boolean', help: 'epoch lines only' },
+  },
+  epilog: 'Progress goes to stdout, warnings and errors to stderr. Ctrl-C stops at the end of the current batch; runs resume.',
+  exitCodes: { 2: 'bad options', 130: 'stopped' },
+  abortable: true,
+  knownErrors: (err) => (err instanceof ImdbError || err instanceof TrainError ? 1 : undefined),
+};
 
-async function main(): Promise<void> {
-  let values: Record<string, string | boolean | undefined>;
+runCli(SPEC, async ({ values, signal }) => {
+  let profile;
   try {
-    values = parseArgs({
-      args: process.argv.slice(2), strict: true, allowPositionals: false,
-      options: { profile: { type: 'string' }, rounds: { type: 'string' }, archive: { type: 'string' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    }).values;
+    profile = parseProfile((values.profile as string | undefined) ?? process.env.GRU_PROFILE ?? 'full', values.profile === undefined ? 'GRU_PROFILE' : '--profile');
   } catch (err) {
     fail((err as Error).message);
   }
-  if (values.help) return void process.stdout.write(USAGE);
-  const profile = (values.profile ?? process.env.GRU_PROFILE ?? 'full') as string;
-  if (profile !== 'ci' && profile !== 'full') fail(`--profile ${JSON.stringify(profile)}: use ci or full`);
-  const rounds = values.rounds === undefined ? 5 : Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) fail(`--rounds ${JSON.stringify(values.rounds)}: use a positive integer`);
+  const rounds = values.rounds === undefined ? 5 : positiveInteger(values.rounds, '--rounds');
   const archivePath = values.archive as string | undefined;
-
-  const controller = new AbortController();
-  process.on('SIGINT', () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping at the end of this batch (Ctrl-C again to quit now)...\n');
-    controller.abort();
-  });
-
+  const say = (line: string) => process.stdout.write(`${line}\n`);
   const config = compare.comparisonConfig(profile, 'tfGru');
   const data = await loadImdb({ numWords: config.numWords, maxLen: config.maxLen, seed: config.dataSeed, archivePath });
   const runs = await compare.trainComparison(profile, data, {
-    signal: controller.signal,
-    onProgress: compare.comparisonPrinter({ write: (line) => process.stderr.write(`${line}\n`), ...(values.quiet ? { intervalSeconds: Infinity } : {}) }),
+    signal,
+    onProgress: compare.comparisonPrinter({ write: say, ...(values.quiet ? { intervalSeconds: Infinity } : {}) }),
   });
-  if (runs.some((r) => r.outcome === 'stopped')) process.exit(130);
-
+  if (runs.some((r) => r.outcome === 'stopped')) return STOPPED_EXIT;
   const timings: compare.BatchTiming[] = [];
   for (const maxLen of compare.TIMING_LENGTHS[profile]) {
     const timed = await loadImdb({ numWords: config.numWords, maxLen, seed: config.dataSeed, archivePath });
-    process.stderr.write(`timing one training batch of each layer at maxLen ${maxLen} (${rounds} rounds)\n`);
+    say(`timing one training batch of each layer at maxLen ${maxLen} (${rounds} rounds)`);
     timings.push(...(await compare.timeBatches(compare.COMPARED_LAYERS.map((l) => l.rnn), { ...config, maxLen }, timed.train, {
-      rounds, onRound: (r, n) => process.stderr.write(`  round ${r}/${n}\n`),
+      rounds, onRound: (r, n) => say(`  round ${r}/${n}`),
     })));
   }
-
   const table = compare.comparisonFrame(runs, timings);
   const claims = compare.claimFrame(compare.checkClaims(runs, timings));
   process.stdout.write(`${table.toString()}\n${claims.toString()}\n`);
@@ -86,10 +74,4 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   await writeFileAtomic(out, JSON.stringify({ profile, measuredAt: new Date().toISOString(), environment: environmentReport(), runs, timings }, null, 1));
   process.stdout.write(`written: ${out}\n`);
-}
-
-main().catch((err) => {
-  const known = err instanceof ImdbError || err instanceof TrainError;
-  process.stderr.write(`compare: ${known ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
 });

@@ -18,13 +18,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { parseArgs } from 'node:util';
-import { ROOT } from '../lib/env';
+import { DATA_DIR, SHARED_ARCHIVE } from '../lib/paths';
 import { DEFAULT_SEED, loadImdb, type ImdbData, type ImdbSplit } from '../lib/imdb';
+import { ImdbError } from '../lib/imdb-error';
 import { encodeNpy } from '../lib/npy';
+import { positiveInteger, runCli, type CliSpec } from './cli';
 
 /** Where exports go (git-ignored with the rest of data/). */
-export const EXPORT_ROOT = path.join(ROOT, 'data', 'export');
+export const EXPORT_ROOT = path.join(DATA_DIR, 'export');
 
 /** What identifies an export: the encoding options, the row counts and the archive. */
 export interface ExportKey {
@@ -114,34 +115,31 @@ export async function exportImdb(data: ImdbData, root: string = EXPORT_ROOT): Pr
 /** The shared archive beside the checkout (as scripts/test.sh finds it), when IMDB_ARCHIVE is unset. */
 export function defaultArchivePath(): string | undefined {
   if (process.env.IMDB_ARCHIVE) return undefined;
-  const shared = path.resolve(ROOT, '..', 'shared', 'data', 'aclImdb_v1-labeled.tar.gz');
-  return fs.existsSync(shared) ? shared : undefined;
+  return fs.existsSync(SHARED_ARCHIVE) ? SHARED_ARCHIVE : undefined;
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      'num-words': { type: 'string', default: '10000' },
-      'max-len': { type: 'string', default: '500' },
-      'data-seed': { type: 'string', default: String(DEFAULT_SEED) },
-      'train-size': { type: 'string', default: '25000' },
-      'test-size': { type: 'string', default: '25000' },
-      archive: { type: 'string' },
-    },
-  });
-  const int = (name: keyof typeof values) => {
-    const n = Number(values[name]);
-    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${values[name]}`);
-    return n;
-  };
-  const data = await loadImdb({ numWords: int('num-words'), maxLen: int('max-len'), seed: int('data-seed'), archivePath: values.archive ?? defaultArchivePath() });
-  const { dir, written } = await exportImdb(data.subset(int('train-size'), int('test-size')));
-  process.stdout.write(`${written ? 'wrote' : 'already there:'} ${dir}\n`);
-}
+const SPEC: CliSpec = {
+  name: 'export-imdb',
+  summary: 'Export the encoded IMDB arrays as NumPy .npy files (for scripts/keras_reference.py).',
+  usage: 'node --import tsx scripts/export-imdb.ts [--max-len 500] [--num-words 10000] [--train-size 25000] [--test-size 25000]',
+  options: {
+    'num-words': { type: 'string', value: 'N', default: '10000', help: 'vocabulary size (default 10000)' },
+    'max-len': { type: 'string', value: 'N', default: '500', help: 'ids per review (default 500)' },
+    'data-seed': { type: 'string', value: 'N', default: String(DEFAULT_SEED), help: `seed of the data set's shuffle (default ${DEFAULT_SEED})` },
+    'train-size': { type: 'string', value: 'N', default: '25000', help: 'training reviews exported (default 25000)' },
+    'test-size': { type: 'string', value: 'N', default: '25000', help: 'test reviews exported (default 25000)' },
+    archive: { type: 'string', value: 'PATH', help: 'the IMDB .tar.gz (default: $IMDB_ARCHIVE, else the shared copy, else data/)' },
+  },
+  exitCodes: { 2: 'bad options' },
+  knownErrors: (err) => (err instanceof ImdbError ? 1 : undefined),
+};
 
 if (require.main === module) {
-  main().catch((err) => {
-    process.stderr.write(`export-imdb: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+  runCli(SPEC, async ({ values }) => {
+    const int = (name: string) => positiveInteger(values[name], `--${name}`);
+    const archivePath = (values.archive as string | undefined) ?? defaultArchivePath();
+    const data = await loadImdb({ numWords: int('num-words'), maxLen: int('max-len'), seed: int('data-seed'), archivePath });
+    const { dir, written } = await exportImdb(data.subset(int('train-size'), int('test-size')));
+    process.stdout.write(`${written ? 'wrote' : 'already there:'} ${dir}\n`);
   });
 }

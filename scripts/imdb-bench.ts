@@ -10,22 +10,29 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { REPO_ROOT, loadImdb } from '../lib/imdb';
+import { loadImdb } from '../lib/imdb';
+import { SHARED_ARCHIVE } from '../lib/paths';
+import { runCli, type CliSpec } from './cli';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
+const SPEC: CliSpec = {
+  name: 'imdb-bench',
+  summary: 'Measure one loadImdb() on the real archive: wall time, cache hit, peak memory, cache size.',
+  usage: 'node --import tsx scripts/imdb-bench.ts [--archive PATH] [--cache-dir DIR]',
+  options: {
+    archive: { type: 'string', value: 'PATH', help: 'the IMDB .tar.gz (default: $IMDB_ARCHIVE, else ../shared/data/aclImdb_v1-labeled.tar.gz)' },
+    'cache-dir': { type: 'string', value: 'DIR', help: 'the cache folder (default: <tmp>/imdb-bench-cache); run twice to time a cached load' },
+  },
+  exitCodes: { 2: 'bad options' },
+};
 
 function folderBytes(dir: string): number {
   if (!fs.existsSync(dir)) return 0;
   return fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
 }
 
-async function main(): Promise<void> {
-  const archivePath =
-    arg('--archive') ?? process.env.IMDB_ARCHIVE ?? path.resolve(REPO_ROOT, '..', 'shared', 'data', 'aclImdb_v1-labeled.tar.gz');
-  const cacheDir = arg('--cache-dir') ?? path.join(os.tmpdir(), 'imdb-bench-cache');
+runCli(SPEC, async ({ values }) => {
+  const archivePath = (values.archive as string | undefined) ?? process.env.IMDB_ARCHIVE ?? SHARED_ARCHIVE;
+  const cacheDir = (values['cache-dir'] as string | undefined) ?? path.join(os.tmpdir(), 'imdb-bench-cache');
   const started = performance.now();
   const data = await loadImdb({ archivePath, cacheDir, download: false });
   const seconds = (performance.now() - started) / 1000;
@@ -47,9 +54,4 @@ async function main(): Promise<void> {
       1,
     ),
   );
-}
-
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
 });

@@ -6,27 +6,31 @@
  *
  * Prints one line per text: P(positive), the label, the text. Exit codes: 0 done, 1 failed, 2 bad options.
  */
-import { parseArgs } from 'node:util';
-import { ImdbError } from '../lib/imdb';
-import { Predictor, TrainError, defaultRunDir, resolveConfig, type EpochChoice } from '../lib/train';
+import { parseProfile } from '../lib/env';
+import { ImdbError } from '../lib/imdb-error';
+import { Predictor } from '../lib/predict';
+import type { EpochChoice } from '../lib/run-dir';
+import { TrainError, defaultRunDir, resolveConfig } from '../lib/train-config';
+import { fail, runCli, type CliSpec } from './cli';
 
-function fail(message: string, code = 2): never {
-  process.stderr.write(`predict: ${message}\nRun with --help for the options.\n`);
-  process.exit(code);
-}
-
-const USAGE = `Classify movie reviews with a trained run.
-
-Usage: node --import tsx scripts/predict.ts [options] "review text" ...
-
-  --run-dir DIR        the run to use (default: $GRU_RUN_DIR, else the default run of the profile)
-  --profile ci|full    which profile's default run (default: $GRU_PROFILE, else full)
-  --epoch N|last|best  which saved epoch's weights (default: last; best = lowest val_loss)
-  --json               print a JSON array of {text, probability, label}
-  -h, --help           this text
-
-Each text gets P(positive) from the model; above 0.5 is labelled positive (as Keras's accuracy counts it).
-`;
+const SPEC: CliSpec = {
+  name: 'predict',
+  summary: 'Classify movie reviews with a trained run.',
+  usage: 'node --import tsx scripts/predict.ts [options] "review text" ...',
+  positionals: true,
+  options: {
+    'run-dir': { type: 'string', value: 'DIR', help: 'the run to use (default: $GRU_RUN_DIR, else the default run of the profile)' },
+    profile: { type: 'string', value: 'ci|full', help: "which profile's default run (default: $GRU_PROFILE, else full)" },
+    epoch: { type: 'string', value: 'N|last|best', help: "which saved epoch's weights (default: last; best = lowest val_loss)" },
+    json: { type: 'boolean', help: 'print a JSON array of {text, probability, label}' },
+  },
+  epilog: 'Each text gets P(positive) from the model; above 0.5 is labelled positive (as Keras\'s accuracy counts it).',
+  exitCodes: { 2: 'bad options or no such run' },
+  knownErrors: (err) => {
+    if (err instanceof TrainError || err instanceof ImdbError) return err.code === 'RUN_NOT_FOUND' ? 2 : 1;
+    return undefined;
+  },
+};
 
 function parseEpoch(text: string | undefined): EpochChoice {
   if (text === undefined || text === 'last') return 'last';
@@ -36,33 +40,16 @@ function parseEpoch(text: string | undefined): EpochChoice {
   return n;
 }
 
-async function main(): Promise<void> {
-  let parsed;
+runCli(SPEC, async ({ values, positionals }) => {
+  if (positionals.length === 0) fail('give at least one review text, e.g. "A wonderful film."');
+  let profile;
   try {
-    parsed = parseArgs({
-      args: process.argv.slice(2),
-      strict: true,
-      allowPositionals: true,
-      options: {
-        'run-dir': { type: 'string' },
-        profile: { type: 'string' },
-        epoch: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    profile = values.profile === undefined ? undefined : parseProfile(values.profile as string, '--profile');
   } catch (err) {
     fail((err as Error).message);
   }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  if (positionals.length === 0) fail('give at least one review text, e.g. "A wonderful film."');
-  if (values.profile !== undefined && values.profile !== 'ci' && values.profile !== 'full') fail(`--profile ${JSON.stringify(values.profile)}: use ci or full`);
-  const epoch = parseEpoch(values.epoch);
-  const runDir = values['run-dir'] ?? defaultRunDir(resolveConfig({ profile: values.profile as 'ci' | 'full' | undefined }));
+  const epoch = parseEpoch(values.epoch as string | undefined);
+  const runDir = (values['run-dir'] as string | undefined) ?? defaultRunDir(resolveConfig({ profile }));
 
   const predictor = await Predictor.load(runDir, epoch);
   const probabilities = predictor.predict(positionals);
@@ -74,10 +61,4 @@ async function main(): Promise<void> {
   }
   process.stderr.write(`run ${predictor.runDir}, epoch ${predictor.epoch}\n`);
   for (const r of rows) process.stdout.write(`${r.probability.toFixed(4)}  ${r.label.padEnd(8)}  ${r.text}\n`);
-}
-
-main().catch((err) => {
-  const known = err instanceof TrainError || err instanceof ImdbError;
-  process.stderr.write(`predict: ${known ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(known && err.code === 'RUN_NOT_FOUND' ? 2 : 1);
 });

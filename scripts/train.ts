@@ -8,67 +8,68 @@
  *
  * Exit codes: 0 done, 1 training failed (e.g. a non-finite loss), 2 bad options, 130 stopped by Ctrl-C.
  */
-import { parseArgs } from 'node:util';
-import type { Profile } from '../lib/env';
-import { ImdbError } from '../lib/imdb';
-import * as train from '../lib/train';
-import type { OptionKey, TrainConfig } from '../lib/train';
+import { parseProfile } from '../lib/env';
+import { ImdbError } from '../lib/imdb-error';
+import { formatDuration } from '../lib/progress';
+import { bestEpoch } from '../lib/run-dir';
+import { timeEpoch, train, trainProgressPrinter } from '../lib/train';
+import { OPTION_SPECS, PROFILES, TrainError, defaultRunDir, parseOption, resolveConfig, type OptionKey, type TrainConfig } from '../lib/train-config';
+import { STOPPED_EXIT, fail, positiveInteger, runCli, type CliSpec, type OptionDef } from './cli';
 
-const USAGE_EXIT = 2;
+const SINGLE_OPTIONS = 'Single options (flags win over environment variables, which win over the profile):';
 
-function fail(message: string, code = USAGE_EXIT): never {
-  process.stderr.write(`train: ${message}\nRun with --help for the options.\n`);
-  process.exit(code);
-}
+const singleOptions: Record<string, OptionDef> = Object.fromEntries(
+  (Object.entries(OPTION_SPECS) as [OptionKey, (typeof OPTION_SPECS)[OptionKey]][]).map(([key, s]) => [
+    s.flag.slice(2),
+    {
+      type: 'string',
+      value: s.kind === 'rnn' ? 'KIND' : s.kind === 'int' ? 'N' : 'X',
+      help: `${s.help} (full ${PROFILES.full[key]}, ci ${PROFILES.ci[key]}; env ${s.env})`,
+      section: SINGLE_OPTIONS,
+    },
+  ]),
+);
 
-async function main(): Promise<void> {
-  const flagOptions = Object.fromEntries(
-    Object.values(train.OPTION_SPECS).map((spec) => [spec.flag.slice(2), { type: 'string' as const }]),
-  );
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: process.argv.slice(2),
-      strict: true,
-      allowPositionals: false,
-      options: {
-        ...flagOptions,
-        profile: { type: 'string' },
-        'run-dir': { type: 'string' },
-        resume: { type: 'boolean' },
-        archive: { type: 'string' },
-        'time-batches': { type: 'string' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    fail((err as Error).message);
-  }
-  const v = parsed.values as Record<string, string | boolean | undefined>;
-  if (v.help) {
-    process.stdout.write(usage(train.OPTION_SPECS, train.PROFILES));
-    return;
-  }
+const SPEC: CliSpec = {
+  name: 'train',
+  summary: 'Train the reference GRU sentiment classifier on IMDB.',
+  usage: 'node --import tsx scripts/train.ts [options]',
+  options: {
+    profile: { type: 'string', value: 'ci|full', help: 'sizes to start from (default: $GRU_PROFILE, else full = the reference run)' },
+    'run-dir': { type: 'string', value: 'DIR', help: 'where the run is written (default: $GRU_RUN_DIR, else runs/<name>)' },
+    resume: { type: 'boolean', help: 'continue the run in the run directory from its last completed epoch' },
+    archive: { type: 'string', value: 'PATH', help: 'the IMDB .tar.gz (default: $IMDB_ARCHIVE, else data/, else download)' },
+    'time-batches': { type: 'string', value: 'N', help: 'time N training batches and estimate the epoch time; trains nothing' },
+    quiet: { type: 'boolean', help: 'epoch lines only, no per-batch progress' },
+    ...singleOptions,
+  },
+  epilog:
+    'Progress goes to stdout, warnings and errors to stderr.\n' +
+    'Ctrl-C stops at the end of the current batch; the completed epochs stay on disk and\n' +
+    '--resume continues from the last one with the same shuffles and dropout masks.',
+  exitCodes: { 1: 'training failed', 2: 'bad options or run directory', 130: 'stopped' },
+  abortable: true,
+  knownErrors: (err) => {
+    if (err instanceof TrainError) return err.code === 'NON_FINITE_LOSS' ? 1 : 2;
+    if (err instanceof ImdbError) return 1;
+    return undefined;
+  },
+};
 
-  const profileText = v.profile as string | undefined;
-  if (profileText !== undefined && profileText !== 'ci' && profileText !== 'full') fail(`--profile ${JSON.stringify(profileText)}: use ci or full`);
+runCli(SPEC, async ({ values: v, signal }) => {
+  const profile = typeof v.profile === 'string' ? parseOr(() => parseProfile(v.profile as string, '--profile')) : undefined;
   const overrides: Partial<Record<OptionKey, number | string>> = {};
-  for (const [key, spec] of Object.entries(train.OPTION_SPECS) as [OptionKey, (typeof train.OPTION_SPECS)[OptionKey]][]) {
+  for (const [key, spec] of Object.entries(OPTION_SPECS) as [OptionKey, (typeof OPTION_SPECS)[OptionKey]][]) {
     const text = v[spec.flag.slice(2)];
-    if (typeof text === 'string') overrides[key] = parseOr(() => train.parseOption(key, text, spec.flag), train.TrainError);
+    if (typeof text === 'string') overrides[key] = parseOr(() => parseOption(key, text, spec.flag));
   }
-  const config = parseOr(
-    () => train.resolveConfig({ profile: profileText as Profile | undefined, overrides: overrides as Partial<TrainConfig> }),
-    train.TrainError,
-  );
+  const config = parseOr(() => resolveConfig({ profile, overrides: overrides as Partial<TrainConfig> }));
   const archivePath = v.archive as string | undefined;
 
-  if (typeof v['time-batches'] === 'string') {
-    const batches = Number(v['time-batches']);
-    if (!Number.isInteger(batches) || batches < 1) fail(`--time-batches ${JSON.stringify(v['time-batches'])}: use a positive integer`);
-    const t = await train.timeEpoch(config, { batches, archivePath });
-    const f = train.formatDuration;
+  if (v['time-batches'] !== undefined) {
+    const batches = positiveInteger(v['time-batches'], '--time-batches');
+    const t = await timeEpoch(config, { batches, archivePath });
+    const f = formatDuration;
     process.stdout.write(
       `${config.profile} profile, ${config.trainSize} reviews x ${config.maxLen} ids, batch ${config.batchSize}:\n` +
         `  ${t.secondsPerTrainBatch.toFixed(3)} s per training batch (mean of ${t.trainBatches}), ` +
@@ -79,68 +80,24 @@ async function main(): Promise<void> {
     return;
   }
 
-  const runDir = typeof v['run-dir'] === 'string' ? v['run-dir'] : train.defaultRunDir(config);
-  const controller = new AbortController();
-  process.on('SIGINT', () => {
-    if (controller.signal.aborted) process.exit(130); // second Ctrl-C: epochs on disk are complete anyway
-    process.stderr.write('\nstopping at the end of this batch (Ctrl-C again to quit now)...\n');
-    controller.abort();
-  });
-  const printer = train.progressPrinter(v.quiet ? { intervalSeconds: Infinity } : {});
-  try {
-    const result = await train.train(config, { runDir, resume: v.resume === true, archivePath, signal: controller.signal, onProgress: printer });
-    result.model.dispose();
-    if (result.outcome === 'stopped') process.exit(130);
-    const best = train.bestEpoch(result.history);
-    const last = result.history[result.history.length - 1];
-    process.stdout.write(
-      `${result.outcome} ${result.runDir}: ${result.history.length} epochs, final val_accuracy ${last.val_accuracy.toFixed(4)}; ` +
-        `lowest val_loss ${best.val_loss.toFixed(4)} at epoch ${best.epoch}\n`,
-    );
-  } catch (err) {
-    if (err instanceof train.TrainError) fail(err.message, err.code === 'NON_FINITE_LOSS' ? 1 : USAGE_EXIT);
-    throw err;
-  }
-}
+  const runDir = typeof v['run-dir'] === 'string' ? v['run-dir'] : defaultRunDir(config);
+  const printer = trainProgressPrinter(v.quiet ? { intervalSeconds: Infinity } : {});
+  const result = await train(config, { runDir, resume: v.resume === true, archivePath, signal, onProgress: printer });
+  result.model.dispose();
+  if (result.outcome === 'stopped') return STOPPED_EXIT;
+  const best = bestEpoch(result.history);
+  const last = result.history[result.history.length - 1];
+  process.stdout.write(
+    `${result.outcome} ${result.runDir}: ${result.history.length} epochs, final val_accuracy ${last.val_accuracy.toFixed(4)}; ` +
+      `lowest val_loss ${best.val_loss.toFixed(4)} at epoch ${best.epoch}\n`,
+  );
+});
 
-function parseOr<T>(f: () => T, errorClass: new (...args: never[]) => Error): T {
+// A bad value in an option or environment variable is a usage error (exit 2), whatever threw it.
+function parseOr<T>(f: () => T): T {
   try {
     return f();
   } catch (err) {
-    if (err instanceof errorClass) fail(err.message);
-    throw err;
+    return fail((err as Error).message);
   }
 }
-
-function usage(specs: typeof train.OPTION_SPECS, profiles: typeof train.PROFILES): string {
-  const rows = Object.entries(specs).map(([key, s]) => {
-    const k = key as OptionKey;
-    return `  ${`${s.flag} ${s.kind === 'rnn' ? 'KIND' : s.kind === 'int' ? 'N' : 'X'}`.padEnd(24)}${s.help} (full ${profiles.full[k]}, ci ${profiles.ci[k]}; env ${s.env})`;
-  });
-  return `Train the reference GRU sentiment classifier on IMDB.
-
-Usage: node --import tsx scripts/train.ts [options]
-
-  --profile ci|full       sizes to start from (default: $GRU_PROFILE, else full = the reference run)
-  --run-dir DIR           where the run is written (default: $GRU_RUN_DIR, else runs/<name>)
-  --resume                continue the run in the run directory from its last completed epoch
-  --archive PATH          the IMDB .tar.gz (default: $IMDB_ARCHIVE, else data/, else download)
-  --time-batches N        time N training batches and estimate the epoch time; trains nothing
-  --quiet                 epoch lines only, no per-batch progress
-  -h, --help              this text
-
-Single options (flags win over environment variables, which win over the profile):
-${rows.join('\n')}
-
-Ctrl-C stops at the end of the current batch; the completed epochs stay on disk and
---resume continues from the last one with the same shuffles and dropout masks.
-Exit codes: 0 done, 1 training failed, 2 bad options or run directory, 130 stopped.
-`;
-}
-
-main().catch((err) => {
-  // Errors the user can act on are shown as their message; anything else with its stack.
-  const known = err instanceof ImdbError || err instanceof train.TrainError;
-  process.stderr.write(`train: ${known ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});

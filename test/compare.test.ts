@@ -16,19 +16,17 @@ import {
   comparisonPrinter,
   comparisonFrame,
   comparisonRunDir,
-  multiplyAddsPerStep,
-  nonlinearitiesPerStep,
-  recurrentParams,
-  recurrentParamsFormula,
   timeBatches,
   trainComparison,
   type BatchTiming,
   type ComparisonRun,
 } from '../lib/compare';
-import { ROOT } from '../lib/env';
+import { ROOT } from '../lib/paths';
 import { loadImdb, type ImdbData } from '../lib/imdb';
-import { buildModel, recurrentLayerOf, type RnnKind } from '../lib/model';
-import { PROFILES, type EpochRecord, type TrainConfig } from '../lib/train';
+import { buildModel, recurrentLayerOf } from '../lib/model';
+import { paramCount, type RnnKind } from '../lib/recurrent-layers';
+import type { EpochRecord } from '../lib/run-dir';
+import { PROFILES, type TrainConfig } from '../lib/train-config';
 import { tempDir, writeArchive } from './fixtures';
 
 const KINDS = COMPARED_LAYERS.map((l) => l.rnn);
@@ -75,33 +73,6 @@ test('bad options get clear errors', () => {
   assert.equal(comparisonRunDir('full', 'lstm', '/x/runs'), path.join('/x/runs', 'compare-full', 'lstm'));
 });
 
-test('parameter formulas equal the built layers, at the course sizes and odd ones', () => {
-  for (const [d, n] of [[128, 128], [5, 3]]) {
-    for (const layer of COMPARED_LAYERS) {
-      const model = buildModel({ numWords: 20, maxLen: 4, embeddingDim: d, units: n, rnn: layer.rnn, seed: 1 });
-      assert.equal(recurrentLayerOf(model).countParams(), recurrentParams(layer, d, n), `${layer.rnn} d=${d} n=${n}`);
-      model.dispose();
-    }
-  }
-  assert.equal(recurrentParams(comparedLayer('simpleRnn'), 128, 128), 32_896);
-  assert.equal(recurrentParams(comparedLayer('tfGru'), 128, 128), 98_688);
-  assert.equal(recurrentParams(comparedLayer('kerasGru'), 128, 128), 99_072);
-  assert.equal(recurrentParams(comparedLayer('lstm'), 128, 128), 131_584);
-  assert.equal(recurrentParamsFormula(comparedLayer('lstm'), 128, 64), '4*(128*64 + 64*64 + 64)');
-  assert.equal(recurrentParamsFormula(comparedLayer('kerasGru'), 8, 4), '3*(8*4 + 4*4 + 2*4)');
-  assert.equal(recurrentParamsFormula(comparedLayer('simpleRnn'), 8, 4), '8*4 + 4*4 + 4');
-});
-
-test('arithmetic per step: kernel blocks times (inputDim + units) * units; GRU needs 3/4 of the LSTM', () => {
-  assert.equal(multiplyAddsPerStep(comparedLayer('simpleRnn'), 128, 128), 32_768);
-  assert.equal(multiplyAddsPerStep(comparedLayer('tfGru'), 128, 128), 98_304);
-  assert.equal(multiplyAddsPerStep(comparedLayer('lstm'), 128, 128), 131_072);
-  assert.equal(multiplyAddsPerStep(comparedLayer('kerasGru'), 10, 2), 72);
-  assert.equal(nonlinearitiesPerStep(comparedLayer('lstm'), 128), 640);
-  assert.equal(nonlinearitiesPerStep(comparedLayer('kerasGru'), 128), 384);
-  assert.equal(nonlinearitiesPerStep(comparedLayer('simpleRnn'), 2), 2);
-});
-
 test('timeBatches: medians for every layer; the native-graph GRU sends far fewer calls to TensorFlow', async () => {
   const config = comparisonConfig('ci', 'tfGru', TINY);
   const rounds: number[] = [];
@@ -135,7 +106,7 @@ test('trainComparison trains each layer in its own run directory, then loads the
     assert.ok(fs.existsSync(path.join(run.runDir, 'history.csv')));
     assert.equal(run.history.length, 1);
     assert.equal(run.config.rnn, run.rnn);
-    assert.equal(run.recurrentParams, recurrentParams(comparedLayer(run.rnn), 4, 3));
+    assert.equal(run.recurrentParams, paramCount(run.rnn, 4, 3));
     assert.equal(run.totalParams, 50 * 4 + run.recurrentParams + 3 + 1);
   }
   const again = await trainComparison('ci', data, { overrides: TINY, runsDir, layers: ['lstm', 'simpleRnn'] });
@@ -148,7 +119,7 @@ test('trainComparison trains each layer in its own run directory, then loads the
 function fakeRun(rnn: RnnKind, seconds: number[], valAcc: number[], valLoss: number[] = valAcc.map(() => 0.6)): ComparisonRun {
   const config = comparisonConfig('ci', rnn);
   const history: EpochRecord[] = seconds.map((s, i) => ({ epoch: i + 1, loss: 0.5, accuracy: 0.8, val_loss: valLoss[i], val_accuracy: valAcc[i], seconds: s }));
-  const params = recurrentParams(comparedLayer(rnn), config.embeddingDim, config.units);
+  const params = paramCount(rnn, config.embeddingDim, config.units);
   return { rnn, runDir: `/runs/${rnn}`, config, history, recurrentParams: params, totalParams: params + 1_280_129, outcome: 'loaded' };
 }
 const fakeTiming = (rnn: RnnKind, trainMs: number): BatchTiming => ({ rnn, batchSize: 32, maxLen: 80, trainMs, predictMs: trainMs / 3, kernelsPerTrainStep: 800, rounds: 3 });
@@ -198,7 +169,7 @@ test('npm run compare: --help, and bad options exit 2 with what was wrong', () =
   assert.match(help.stdout, /full: 5000 training \/ 5000 test reviews, maxLen 200, 4 epochs/);
   const profile = run('--profile', 'fast');
   assert.equal(profile.status, 2);
-  assert.match(profile.stderr, /compare: --profile "fast": use ci or full/);
+  assert.match(profile.stderr, /compare: --profile="fast" is not a profile: use "full" \(the reference run\) or "ci"/);
   const rounds = run('--profile', 'ci', '--rounds', '0');
   assert.equal(rounds.status, 2);
   assert.match(rounds.stderr, /--rounds "0": use a positive integer/);

@@ -7,47 +7,23 @@ import {
   builtLayerParamCount,
   gradientByDistance,
   gradientDecayChart,
-  gruParamCount,
   jacobianNorms,
   kerasInitGru,
   kerasInitSimpleRnn,
   kerasToTorchGru,
-  lstmParamCount,
   maxAbsDifference,
-  paramCount,
-  paramCountFormula,
   paramCountTable,
   perStepFactor,
-  simpleRnnParamCount,
   simpleRnnSequence,
   torchGruStep,
   unitsByTime,
-  withoutSlowInitWarning,
-  type RecurrentLayerKind,
 } from '../lib/concepts';
+import { RNN_KINDS, paramCount } from '../lib/recurrent-layers';
 
-const KINDS: RecurrentLayerKind[] = ['simpleRnn', 'gruResetAfter', 'gruResetBefore', 'lstm'];
-
-describe('parameter counts', () => {
-  test('the reference sizes (input 128, units 128) give the numbers quoted in the course', () => {
-    assert.equal(simpleRnnParamCount(128, 128), 32_896);
-    assert.equal(gruParamCount(128, 128, true), 99_072);
-    assert.equal(gruParamCount(128, 128, false), 98_688);
-    assert.equal(lstmParamCount(128, 128), 131_584);
-    assert.equal(paramCountFormula('gruResetAfter', 128, 128), '3*(128*128 + 128*128 + 2*128)');
-  });
-
-  test('each written-out formula evaluates to its count', () => {
-    for (const kind of KINDS) {
-      const expression = paramCountFormula(kind, 7, 5);
-      assert.match(expression, /^[\d*+() ]+$/);
-      assert.equal(Function(`return ${expression}`)(), paramCount(kind, 7, 5), kind);
-    }
-  });
-
+describe('parameter counts: formulas against built layers', () => {
   test('formulas equal countParams() of the built layers, for the reference and for odd sizes', () => {
     for (const [inputDim, units] of [[128, 128], [7, 5], [1, 3]]) {
-      for (const kind of KINDS) {
+      for (const kind of RNN_KINDS) {
         assert.equal(builtLayerParamCount(kind, inputDim, units), paramCount(kind, inputDim, units), `${kind} ${inputDim}x${units}`);
       }
     }
@@ -59,7 +35,7 @@ describe('parameter counts', () => {
     assert.equal(rows.length, 4);
     for (const row of rows) assert.equal(row.byLayer, row.byFormula, row.layer);
     assert.deepEqual(rows.map((r) => r.byFormula), [
-      simpleRnnParamCount(12, 4), gruParamCount(12, 4, false), gruParamCount(12, 4, true), lstmParamCount(12, 4),
+      paramCount('simpleRnn', 12, 4), paramCount('tfGru', 12, 4), paramCount('kerasGru', 12, 4), paramCount('lstm', 12, 4),
     ]);
     assert.equal(tf.memory().numTensors, before);
   });
@@ -93,24 +69,6 @@ describe('seeded Keras-style weights', () => {
     const ours = simpleRnnSequence(x, w);
     assert.deepEqual(ours.shape, [2, 6, 4]);
     assert.ok(maxAbsDifference(ours, expected) < 1e-6);
-  });
-
-  test('withoutSlowInitWarning hides only the orthogonal-initialiser warning and restores console.warn', () => {
-    const seen: string[] = [];
-    const original = console.warn;
-    console.warn = (message: unknown) => { seen.push(String(message)); };
-    try {
-      withoutSlowInitWarning(() => {
-        tf.initializers.orthogonal({ seed: 1 }).apply([64, 64]).dispose(); // 4096 elements: tfjs warns
-        console.warn('something else');
-      });
-      tf.initializers.orthogonal({ seed: 1 }).apply([64, 64]).dispose();
-    } finally {
-      console.warn = original;
-    }
-    assert.equal(seen[0], 'something else');
-    assert.equal(seen.length, 2);
-    assert.match(seen[1], /^Orthogonal initializer is being called/);
   });
 });
 

@@ -7,17 +7,16 @@ import * as tf from '@tensorflow/tfjs-node';
 import { KerasGRU } from '../lib/gru';
 import {
   REFERENCE_MODEL,
-  RNN_KINDS,
   buildModel,
-  deriveSeed,
   formatShape,
   loadModel,
   TfGRU,
   recurrentLayerOf,
   summaryRows,
   totalParams,
-  type RnnKind,
 } from '../lib/model';
+import { deriveSeed } from '../lib/prng';
+import { RNN_KINDS, type RnnKind } from '../lib/recurrent-layers';
 
 // Small inputs keep these tests fast; parameter counts do not depend on maxLen.
 const SMALL = { maxLen: 12 };

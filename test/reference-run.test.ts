@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ROOT } from '../lib/env';
+import { ROOT } from '../lib/paths';
 import { curvesWithReference, describeCurves, loadReferenceRun, readCurves, readHistoryCsv } from '../lib/reference-run';
-import type { EpochRecord } from '../lib/train';
+import type { EpochRecord } from '../lib/run-dir';
 
 function record(epoch: number, loss: number, valLoss: number, accuracy = 0.5, valAccuracy = 0.5): EpochRecord {
   return { epoch, loss, accuracy, val_loss: valLoss, val_accuracy: valAccuracy, seconds: 1 };

@@ -8,34 +8,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-node';
 import pl from 'nodejs-polars';
-import { ROOT } from '../lib/env';
-import { loadImdb, loadVocabulary, type ImdbData } from '../lib/imdb';
+import { ROOT, SHARED_ARCHIVE } from '../lib/paths';
+import { loadImdb, type ImdbData } from '../lib/imdb';
+import { loadVocabulary } from '../lib/vocabulary';
 import { loadModel } from '../lib/model';
-import {
-  KerasAdam,
-  PROFILES,
-  Predictor,
-  TrainError,
-  binaryCrossEntropy,
-  countCorrect,
-  defaultRunDir,
-  epochDir,
-  epochOrder,
-  evaluate,
-  formatDuration,
-  predict,
-  progressPrinter,
-  resolveConfig,
-  runName,
-  runStatus,
-  train,
-  type EpochRecord,
-  type ProgressEvent,
-  type TrainConfig,
-  type TrainResult,
-} from '../lib/train';
+import { evaluate } from '../lib/evaluate';
+import { Predictor, predict } from '../lib/predict';
+import { epochDir, runStatus, type EpochRecord } from '../lib/run-dir';
+import { epochOrder, train, trainProgressPrinter, type ProgressEvent, type TrainResult } from '../lib/train';
+import { PROFILES, TrainError, defaultRunDir, resolveConfig, runName, type TrainConfig } from '../lib/train-config';
 
-const ARCHIVE = process.env.IMDB_ARCHIVE || path.resolve(ROOT, '..', 'shared', 'data', 'aclImdb_v1-labeled.tar.gz');
+const ARCHIVE = process.env.IMDB_ARCHIVE || SHARED_ARCHIVE;
 const TSX = ['--import', 'tsx'];
 const quiet = () => {};
 
@@ -70,131 +53,8 @@ async function imdb(): Promise<ImdbData> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Configuration
-// ---------------------------------------------------------------------------------------------
-
-describe('configuration', () => {
-  test('the full profile is the reference run; ci is a small subset', () => {
-    const full = resolveConfig({ profile: 'full', env: {} });
-    assert.deepEqual(
-      [full.numWords, full.maxLen, full.embeddingDim, full.units, full.dropout, full.recurrentDropout, full.rnn],
-      [10_000, 500, 128, 128, 0.2, 0.2, 'kerasGru'],
-    );
-    assert.deepEqual([full.learningRate, full.beta1, full.beta2, full.epsilon], [0.001, 0.9, 0.999, 1e-7]);
-    assert.deepEqual([full.batchSize, full.epochs, full.trainSize, full.testSize], [32, 10, 25_000, 25_000]);
-    const ci = resolveConfig({ profile: 'ci', env: {} });
-    assert.deepEqual([ci.trainSize, ci.testSize, ci.maxLen, ci.epochs, ci.batchSize], [2_000, 1_000, 100, 2, 32]);
-    assert.equal(resolveConfig({ env: { GRU_PROFILE: 'ci' } }).profile, 'ci');
-    assert.equal(resolveConfig({ env: {} }).profile, 'full');
-  });
-
-  test('environment overrides apply; explicit overrides win over them', () => {
-    const env = { GRU_EPOCHS: '3', GRU_BATCH_SIZE: ' 16 ', GRU_MAX_LEN: '50', GRU_TRAIN_SIZE: '500', GRU_TEST_SIZE: '200', GRU_LEARNING_RATE: '3e-4', GRU_RNN: 'lstm', GRU_SEED: '' };
-    const c = resolveConfig({ profile: 'ci', env });
-    assert.deepEqual([c.epochs, c.batchSize, c.maxLen, c.trainSize, c.testSize, c.learningRate, c.rnn, c.seed], [3, 16, 50, 500, 200, 3e-4, 'lstm', 42]);
-    assert.equal(resolveConfig({ profile: 'ci', env, overrides: { epochs: 5 } }).epochs, 5);
-  });
-
-  test('bad values are rejected with the variable, the value and what is expected', () => {
-    const bad = (env: NodeJS.ProcessEnv, pattern: RegExp) =>
-      assert.throws(() => resolveConfig({ profile: 'ci', env }), (err: unknown) => {
-        assert.ok(err instanceof TrainError && err.code === 'INVALID_CONFIG', String(err));
-        assert.match(err.message, pattern);
-        return true;
-      });
-    bad({ GRU_EPOCHS: 'abc' }, /GRU_EPOCHS="abc" is not an integer \(passes over the training reviews\)/);
-    bad({ GRU_EPOCHS: '2.5' }, /GRU_EPOCHS="2.5" is not an integer/);
-    bad({ GRU_EPOCHS: '0' }, /epochs must be an integer in 1\.\.inf, got 0/);
-    bad({ GRU_TRAIN_SIZE: '30000' }, /trainSize must be an integer in 1\.\.25000, got 30000/);
-    bad({ GRU_LEARNING_RATE: '-1' }, /learningRate must be a positive number, got -1/);
-    bad({ GRU_LEARNING_RATE: 'Infinity' }, /GRU_LEARNING_RATE="Infinity" is not a number/);
-    bad({ GRU_RNN: 'transformer' }, /GRU_RNN="transformer" is not a recurrent layer: use one of kerasGru, tfGru, lstm, simpleRnn/);
-    bad({ GRU_TRAIN_SIZE: '32', GRU_BATCH_SIZE: '64' }, /batchSize \(64\) is larger than trainSize \(32\)/);
-    assert.throws(() => resolveConfig({ env: { GRU_PROFILE: 'fast' } }), /GRU_PROFILE="fast" is not a profile/);
-    // Several problems are reported together.
-    bad({ GRU_EPOCHS: '0', GRU_MAX_LEN: '-5' }, /epochs must be .*\n.*maxLen must be/s);
-  });
-
-  test('run names: the profile for its own config, a hash when options were changed (except epochs)', () => {
-    assert.equal(runName(resolveConfig({ profile: 'full', env: {} })), 'imdb-gru-full');
-    assert.equal(runName(resolveConfig({ profile: 'ci', env: {} })), 'imdb-gru-ci');
-    assert.equal(runName(resolveConfig({ profile: 'ci', env: { GRU_EPOCHS: '7' } })), 'imdb-gru-ci');
-    assert.equal(runName(resolveConfig({ profile: 'ci', env: { GRU_RNN: 'lstm' } })), 'imdb-lstm-ci');
-    const changed = runName(resolveConfig({ profile: 'ci', env: { GRU_MAX_LEN: '50' } }));
-    assert.match(changed, /^imdb-gru-ci-[0-9a-f]{8}$/);
-    assert.notEqual(changed, runName(resolveConfig({ profile: 'ci', env: { GRU_MAX_LEN: '60' } })));
-    const ci = resolveConfig({ profile: 'ci', env: {} });
-    assert.equal(defaultRunDir(ci, {}), path.join(ROOT, 'runs', 'imdb-gru-ci'));
-    assert.equal(defaultRunDir(ci, { GRU_RUN_DIR: 'somewhere/else' }), path.resolve('somewhere/else'));
-  });
-});
-
-// ---------------------------------------------------------------------------------------------
 // Pieces: optimizer, loss, shuffles, progress
 // ---------------------------------------------------------------------------------------------
-
-describe('KerasAdam', () => {
-  // Keras's update, in float64, for f(w) = sum(c * w^2): gradient 2 c w.
-  function kerasReference(w0: number[], c: number[], steps: number): number[] {
-    const [lr, b1, b2, eps] = [0.01, 0.9, 0.999, 1e-7];
-    const w = [...w0];
-    const m = w.map(() => 0);
-    const v = w.map(() => 0);
-    for (let t = 1; t <= steps; t++) {
-      const alpha = (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
-      w.forEach((wi, i) => {
-        const g = 2 * c[i] * wi;
-        m[i] += (g - m[i]) * (1 - b1);
-        v[i] += (g * g - v[i]) * (1 - b2);
-        w[i] = wi - (alpha * m[i]) / (Math.sqrt(v[i]) + eps);
-      });
-    }
-    return w;
-  }
-
-  test('follows keras.optimizers.Adam (epsilon hat, bias correction from the step count)', () => {
-    const w0 = [1, -2, 1e-4, 0.5];
-    const c = [1, 3, 1, 1e-6];
-    const w = tf.variable(tf.tensor1d(w0));
-    const opt = new KerasAdam(0.01);
-    const loss = () => w.square().mul(tf.tensor1d(c)).sum() as tf.Scalar;
-    for (let s = 0; s < 5; s++) opt.minimize(loss, false, [w]);
-    const got = Array.from(w.dataSync());
-    kerasReference(w0, c, 5).forEach((e, i) => assert.ok(Math.abs(got[i] - e) <= 1e-6 * Math.max(1, Math.abs(e)), `w[${i}] = ${got[i]}, Keras ${e}`));
-    assert.equal(opt.iterations, 5);
-    opt.dispose();
-  });
-
-  test('getWeights/setWeights resume bit for bit', async () => {
-    const loss = (w: tf.Variable) => () => w.square().mul(tf.tensor1d([1, 3, 0.5])).sum() as tf.Scalar;
-    const a = tf.variable(tf.tensor1d([1, -2, 0.3]));
-    const optA = new KerasAdam(0.05);
-    for (let s = 0; s < 3; s++) optA.minimize(loss(a), false, [a]);
-    const b = tf.variable(a.clone());
-    const optB = new KerasAdam(0.05);
-    const saved = await optA.getWeights();
-    assert.deepEqual(saved.map((s) => s.name), ['iter', `${a.name}/m`, `${a.name}/v`]);
-    await optB.setWeights(saved);
-    for (let s = 0; s < 4; s++) {
-      optA.minimize(loss(a), false, [a]);
-      optB.minimize(loss(b), false, [b]);
-    }
-    assert.deepEqual(Array.from(b.dataSync()), Array.from(a.dataSync()));
-    assert.equal(optB.iterations, 7);
-  });
-});
-
-test('binary cross-entropy and accuracy', () => {
-  const y = tf.tensor2d([[1], [0], [1], [0]]);
-  const p = tf.tensor2d([[0.9], [0.2], [0.4], [0.5]]);
-  const bce = Array.from(binaryCrossEntropy(y, p).dataSync());
-  [-Math.log(0.9), -Math.log(0.8), -Math.log(0.4), -Math.log(0.5)].forEach((e, i) => assert.ok(Math.abs(bce[i] - e) < 1e-6));
-  // 0.5 is not positive (Keras: p > 0.5), so the last one is right.
-  assert.equal(countCorrect(y, p).dataSync()[0], 3);
-  const clipped = binaryCrossEntropy(tf.tensor1d([1]), tf.tensor1d([0])).dataSync()[0];
-  assert.ok(Number.isFinite(clipped) && Math.abs(clipped + Math.log(1e-7)) < 1e-3, `p = 0 is clipped: ${clipped}`);
-  assert.ok(Number.isNaN(binaryCrossEntropy(tf.tensor1d([1]), tf.tensor1d([NaN])).dataSync()[0]), 'NaN must not be clipped away');
-});
 
 test('epoch order: a permutation that depends only on seed and epoch', () => {
   const a = epochOrder(42, 1, 1000);
@@ -206,7 +66,7 @@ test('epoch order: a permutation that depends only on seed and epoch', () => {
 
 test('progress: batch lines throttled, epoch lines always', () => {
   const lines: string[] = [];
-  const print = progressPrinter({ write: (l) => lines.push(l), intervalSeconds: 1000 });
+  const print = trainProgressPrinter({ write: (l) => lines.push(l), intervalSeconds: 1000 });
   const batch = (b: number): ProgressEvent => ({ type: 'batch', epoch: 1, epochs: 2, batch: b, batches: 3, loss: 0.5, accuracy: 0.75, examplesPerSecond: 64.4, epochEtaSeconds: 75 });
   print(batch(1));
   print(batch(2));
@@ -216,9 +76,8 @@ test('progress: batch lines throttled, epoch lines always', () => {
     'epoch 1/2 batch 3/3 loss 0.5000 acc 0.7500 64 ex/s ETA 1m15s',
     'epoch 1/2 loss 0.5000 acc 0.7500 val_loss 0.6000 val_acc 0.7000 12.3 s (run ETA 1h02m)',
   ]);
-  assert.equal(formatDuration(5.4), '5s');
   const quietLines: string[] = [];
-  const quietPrint = progressPrinter({ write: (l) => quietLines.push(l), intervalSeconds: Infinity });
+  const quietPrint = trainProgressPrinter({ write: (l) => quietLines.push(l), intervalSeconds: Infinity });
   quietPrint(batch(3));
   quietPrint({ type: 'info', message: 'hello' });
   assert.deepEqual(quietLines, ['hello'], 'intervalSeconds: Infinity shows no batch lines');
@@ -501,7 +360,7 @@ describe('the command line', () => {
       [['--epochs', '0'], {}, /epochs must be an integer in 1\.\.inf, got 0/],
       [['--epochs', 'ten'], {}, /--epochs="ten" is not an integer/],
       [['--bogus'], {}, /Unknown option '--bogus'/],
-      [['--profile', 'fast'], {}, /--profile "fast": use ci or full/],
+      [['--profile', 'fast'], {}, /--profile="fast" is not a profile/],
       [[], { GRU_BATCH_SIZE: 'abc' }, /GRU_BATCH_SIZE="abc" is not an integer/],
     ];
     for (const [args, env, pattern] of cases) {

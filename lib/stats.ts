@@ -1,0 +1,14 @@
+/** The two summaries the course's measurements use: the mean of values and the median of timings. */
+
+/** The arithmetic mean of a list (NaN when it is empty). */
+export function mean(values: readonly number[]): number {
+  return values.reduce((sum, v) => sum + v, 0) / values.length;
+}
+
+/** The median of a non-empty list (the mean of the middle two for an even count): robust to a few slow rounds. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median: no values');
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}

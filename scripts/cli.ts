@@ -1,0 +1,178 @@
+/**
+ * The scaffold every command-line script shares (scripts/train.ts, predict.ts, compare.ts,
+ * export-imdb.ts, imdb-bench.ts, bench-epoch.ts, bench-gru.ts):
+ *
+ *   - options parsed by node:util parseArgs (strict: an unknown option or a missing value is an error);
+ *   - `--help` generated from the option table (each option's value name, help text and section),
+ *     with the script's exit codes;
+ *   - `fail(message)`: a usage error, shown as "<script>: <message>" plus a pointer to --help, exit 2;
+ *   - Ctrl-C (when the script can stop cleanly): the first one aborts `signal`, so the work stops at the
+ *     end of the current batch; a second one quits at once (exit 130);
+ *   - errors the user can act on (the script's `knownErrors`) are shown as their message with their exit
+ *     code; anything else with its stack, exit 1.
+ */
+import { parseArgs } from 'node:util';
+
+/** One command-line option: `--name VALUE` (string) or `--name` (boolean). */
+export interface OptionDef {
+  type: 'string' | 'boolean';
+  /** What --help writes after the flag for a string option, e.g. N, DIR, PATH. */
+  value?: string;
+  short?: string;
+  default?: string | boolean;
+  /** One line, or several (continuation lines are indented under the first). */
+  help: string;
+  /** A heading printed before the first option of a new section. */
+  section?: string;
+}
+
+/** A script: its name, what it does, its options and exit codes. */
+export interface CliSpec {
+  /** The prefix of its messages, e.g. "train". */
+  name: string;
+  /** The first line of --help. */
+  summary: string;
+  /** The usage line, e.g. "node --import tsx scripts/train.ts [options]". */
+  usage: string;
+  options: Readonly<Record<string, OptionDef>>;
+  /** Whether the script takes positional arguments (default: no). */
+  positionals?: boolean;
+  /** Text after the options in --help. */
+  epilog?: string;
+  /** Exit code -> meaning, listed in --help (0 and 1 are always there). */
+  exitCodes?: Readonly<Record<number, string>>;
+  /** Whether Ctrl-C stops the work at the end of a batch (the main function gets the signal). */
+  abortable?: boolean;
+  /** The exit code of an error the user can act on (shown without a stack), or undefined for a bug. */
+  knownErrors?: (err: unknown) => number | undefined;
+}
+
+/** What the script's main function receives. */
+export interface CliContext {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+  /** Aborted by the first Ctrl-C (only for abortable scripts). */
+  signal: AbortSignal;
+}
+
+/** The exit code of a usage error: a bad option or value. */
+export const USAGE_EXIT = 2;
+/** The exit code of a run stopped by Ctrl-C (128 + SIGINT). */
+export const STOPPED_EXIT = 130;
+
+/** Thrown by fail(): the message and exit code the scaffold reports. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(
+    message: string,
+    readonly exitCode: number = USAGE_EXIT,
+  ) {
+    super(message);
+  }
+}
+
+/** Stops the script with a message and an exit code (default 2, a usage error that points to --help). */
+export function fail(message: string, exitCode = USAGE_EXIT): never {
+  throw new CliError(message, exitCode);
+}
+
+/** Reads a positive integer option; `flag` names it in the error. */
+export function positiveInteger(text: string | boolean | undefined, flag: string): number {
+  const n = typeof text === 'string' && text.trim() !== '' ? Number(text) : NaN;
+  if (!Number.isInteger(n) || n < 1) fail(`${flag} ${JSON.stringify(text)}: use a positive integer`);
+  return n;
+}
+
+/** The --help text, generated from the option table. */
+export function helpText(spec: CliSpec): string {
+  const options: [string, OptionDef][] = [['help', { type: 'boolean', short: 'h', help: 'this text' }], ...Object.entries(spec.options)];
+  const flag = ([name, o]: [string, OptionDef]) =>
+    `${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`;
+  const width = Math.max(...options.map((o) => flag(o).length)) + 2;
+  const lines = [spec.summary, '', `Usage: ${spec.usage}`];
+  let section: string | undefined;
+  lines.push('');
+  for (const option of options) {
+    const def = option[1];
+    if (def.section !== undefined && def.section !== section) lines.push('', def.section);
+    section = def.section ?? section;
+    const [first, ...more] = def.help.split('\n');
+    lines.push(`  ${flag(option).padEnd(width)}${first}`, ...more.map((l) => `  ${' '.repeat(width)}${l}`));
+  }
+  if (spec.epilog) lines.push('', spec.epilog.trimEnd());
+  const codes = { 0: 'done', 1: 'failed', ...(spec.exitCodes ?? {}) };
+  lines.push('', `Exit codes: ${Object.entries(codes).map(([code, meaning]) => `${code} ${meaning}`).join(', ')}.`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Parses argv against the spec; `--help` is answered here. Throws CliError on a bad option. */
+export function parseCli(spec: CliSpec, argv: string[] = process.argv.slice(2)): Omit<CliContext, 'signal'> & { help: boolean } {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, o] of Object.entries(spec.options)) {
+    options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.default !== undefined ? { default: o.default } : {}) };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: spec.positionals === true });
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  return { values, positionals: parsed.positionals, help: values.help === true };
+}
+
+/** How runCli ends the process; tests replace it. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  exit: (code: number) => void;
+  /** Registers the Ctrl-C handler. */
+  onInterrupt: (handler: () => void) => void;
+}
+
+const processIo: CliIo = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+  exit: (code) => process.exit(code),
+  onInterrupt: (handler) => void process.on('SIGINT', handler),
+};
+
+/** The message and exit code of anything main threw (see the module comment). */
+export function reportError(spec: CliSpec, err: unknown): { text: string; exitCode: number } {
+  if (err instanceof CliError) {
+    const hint = err.exitCode === USAGE_EXIT ? '\nRun with --help for the options.' : '';
+    return { text: `${spec.name}: ${err.message}${hint}\n`, exitCode: err.exitCode };
+  }
+  const known = spec.knownErrors?.(err);
+  if (known !== undefined) return { text: `${spec.name}: ${(err as Error).message}\n`, exitCode: known };
+  return { text: `${spec.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`, exitCode: 1 };
+}
+
+/**
+ * Runs a script: parses the options (answering --help), installs the Ctrl-C handler when the script is
+ * abortable, awaits main, and exits with main's code (0 when it returns nothing) or the error's.
+ */
+export async function runCli(spec: CliSpec, main: (context: CliContext) => Promise<number | void>, io: CliIo = processIo, argv?: string[]): Promise<void> {
+  const controller = new AbortController();
+  let code: number;
+  try {
+    const parsed = parseCli(spec, argv);
+    if (parsed.help) {
+      io.stdout(helpText(spec));
+      return io.exit(0);
+    }
+    if (spec.abortable) {
+      io.onInterrupt(() => {
+        if (controller.signal.aborted) io.exit(STOPPED_EXIT); // second Ctrl-C: what is on disk is complete anyway
+        io.stderr('\nstopping at the end of this batch (Ctrl-C again to quit now)...\n');
+        controller.abort();
+      });
+    }
+    code = (await main({ values: parsed.values, positionals: parsed.positionals, signal: controller.signal })) ?? 0;
+  } catch (err) {
+    const report = reportError(spec, err);
+    io.stderr(report.text);
+    code = report.exitCode;
+  }
+  io.exit(code);
+}

@@ -1,0 +1,104 @@
+// The scripts' scaffold (scripts/cli.ts): --help from the option table, usage errors with exit code 2,
+// known errors mapped to their exit codes, Ctrl-C stopping at the end of a batch, and the real scripts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { ROOT } from '../lib/paths';
+import { CliError, STOPPED_EXIT, fail, helpText, positiveInteger, runCli, type CliIo, type CliSpec } from '../scripts/cli';
+
+class KnownError extends Error {}
+
+const SPEC: CliSpec = {
+  name: 'demo',
+  summary: 'A demo script.',
+  usage: 'demo [options]',
+  options: {
+    size: { type: 'string', value: 'N', help: 'how many\n(a second line)' },
+    fast: { type: 'boolean', help: 'go fast' },
+    seed: { type: 'string', value: 'N', help: 'the seed', section: 'More options:' },
+  },
+  epilog: 'Ctrl-C stops at the end of a batch.',
+  exitCodes: { 2: 'bad options', 130: 'stopped' },
+  abortable: true,
+  knownErrors: (err) => (err instanceof KnownError ? 3 : undefined),
+};
+
+/** Runs the scaffold with recorded output; `interrupt` fires the Ctrl-C handler `n` times while main runs. */
+async function run(argv: string[], main: Parameters<typeof runCli>[1], interrupts = 0) {
+  const out = { stdout: '', stderr: '', code: -1 };
+  let handler: (() => void) | undefined;
+  const io: CliIo = {
+    stdout: (t) => void (out.stdout += t),
+    stderr: (t) => void (out.stderr += t),
+    exit: (code) => {
+      if (out.code === -1) out.code = code;
+    },
+    onInterrupt: (h) => void (handler = h),
+  };
+  await runCli(SPEC, async (context) => {
+    for (let i = 0; i < interrupts; i++) handler?.();
+    return main(context);
+  }, io, argv);
+  return out;
+}
+
+test('--help is generated from the option table: flags, value names, sections, epilog and exit codes', async () => {
+  const text = helpText(SPEC);
+  assert.match(text, /^A demo script\.\n\nUsage: demo \[options\]\n/);
+  assert.match(text, /\n\n  -h, --help  this text\n/);
+  assert.match(text, /\n  --size N {4}how many\n {14}\(a second line\)\n/);
+  assert.match(text, /\n  --fast {6}go fast\n\nMore options:\n  --seed N {4}the seed\n/);
+  assert.match(text, /Ctrl-C stops at the end of a batch\.\n\nExit codes: 0 done, 1 failed, 2 bad options, 130 stopped\.\n$/);
+  const r = await run(['--help'], async () => assert.fail('main must not run'));
+  assert.deepEqual([r.code, r.stdout], [0, text]);
+});
+
+test('options reach main; an unknown option or a bad value is a usage error (exit 2, pointing to --help)', async () => {
+  const ok = await run(['--size', '3', '--fast'], async ({ values }) => {
+    assert.deepEqual([positiveInteger(values.size, '--size'), values.fast], [3, true]);
+  });
+  assert.deepEqual([ok.code, ok.stderr], [0, '']);
+  const unknown = await run(['--bogus'], async () => {});
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /^demo: Unknown option '--bogus'.*\nRun with --help for the options\.\n$/s);
+  const bad = await run(['--size', '0'], async ({ values }) => void positiveInteger(values.size, '--size'));
+  assert.deepEqual([bad.code, bad.stderr], [2, 'demo: --size "0": use a positive integer\nRun with --help for the options.\n']);
+  assert.throws(() => fail('no'), (err: unknown) => err instanceof CliError && err.exitCode === 2);
+});
+
+test('known errors: their message and exit code; anything else: the stack and exit 1; main returns its exit code', async () => {
+  const known = await run([], async () => {
+    throw new KnownError('the archive is missing: set IMDB_ARCHIVE');
+  });
+  assert.deepEqual([known.code, known.stderr], [3, 'demo: the archive is missing: set IMDB_ARCHIVE\n']);
+  const bug = await run([], async () => {
+    throw new TypeError('x is undefined');
+  });
+  assert.equal(bug.code, 1);
+  assert.match(bug.stderr, /^demo: TypeError: x is undefined\n {4}at /);
+  const failed = await run([], async () => fail('training failed', 1));
+  assert.deepEqual([failed.code, failed.stderr], [1, 'demo: training failed\n'], 'no --help pointer for a non-usage failure');
+  assert.equal((await run([], async () => 7)).code, 7);
+});
+
+test('Ctrl-C: the first aborts the signal (stop at the end of the batch), the second exits 130 at once', async () => {
+  const once = await run([], async ({ signal }) => (signal.aborted ? STOPPED_EXIT : 0), 1);
+  assert.equal(once.code, STOPPED_EXIT);
+  assert.match(once.stderr, /stopping at the end of this batch \(Ctrl-C again to quit now\)/);
+  const twice = await run([], async () => 0, 2);
+  assert.equal(twice.code, STOPPED_EXIT, 'the second Ctrl-C exits before main returns');
+});
+
+test('every script answers --help from its table and rejects an unknown option with exit 2', () => {
+  for (const script of ['train', 'predict', 'compare', 'export-imdb', 'imdb-bench', 'bench-epoch', 'bench-gru']) {
+    const file = path.join(ROOT, 'scripts', `${script}.ts`);
+    const help = spawnSync(process.execPath, ['--import', 'tsx', file, '--help'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
+    assert.equal(help.status, 0, `${script} --help: ${help.stderr}`);
+    assert.match(help.stdout, /Usage: node --import tsx scripts\//, script);
+    assert.match(help.stdout, /Exit codes: 0 done, 1 /, script);
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', file, '--no-such-option'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
+    assert.equal(bad.status, 2, `${script}: ${bad.stderr}`);
+    assert.match(bad.stderr, new RegExp(`^${script}: Unknown option '--no-such-option'`), script);
+  }
+});

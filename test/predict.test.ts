@@ -1,0 +1,52 @@
+// Inference from a saved run (lib/predict.ts): raw text through the run's own vocabulary and maxLen
+// gives the probabilities of the model itself; a missing run is a clear error.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-node';
+import { KerasAdam } from '../lib/adam';
+import { buildModel } from '../lib/model';
+import { Predictor, predict } from '../lib/predict';
+import { environmentFacts, saveEpoch } from '../lib/run-dir';
+import { TrainError, resolveConfig } from '../lib/train-config';
+import { encodeTexts } from '../lib/imdb-text';
+import { saveVocabulary, vocabularyFromCounts } from '../lib/vocabulary';
+
+test('Predictor: texts are encoded with the run vocabulary and maxLen, then classified by the saved model', async () => {
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'predict-'));
+  try {
+    const config = resolveConfig({ profile: 'ci', env: {}, overrides: { numWords: 12, maxLen: 6, embeddingDim: 3, units: 2, epochs: 1 } });
+    const vocab = vocabularyFromCounts(new Map([['good', 9], ['bad', 8], ['film', 7], ['dull', 6], ['great', 5]]), config.numWords);
+    fs.writeFileSync(path.join(runDir, 'config.json'), JSON.stringify(config));
+    await saveVocabulary(vocab, path.join(runDir, 'vocab.json'));
+    const model = buildModel(config);
+    const optimizer = new KerasAdam();
+    const record = { epoch: 1, loss: 0.5, accuracy: 0.5, val_loss: 0.5, val_accuracy: 0.5, seconds: 1 };
+    await saveEpoch(runDir, model, optimizer, { epoch: 1, steps: 1, history: [record], savedAt: 'now', environment: environmentFacts() });
+    const texts = ['A good film.', 'Dull, dull, DULL and bad: a great waste of a film'];
+    const { values, shape } = encodeTexts(texts, vocab, { maxLen: config.maxLen });
+    const expected = Array.from((model.predict(tf.tensor2d(values, shape, 'int32')) as tf.Tensor).dataSync());
+    const predictor = await Predictor.load(runDir);
+    assert.equal(predictor.epoch, 1);
+    assert.deepEqual(predictor.encode(texts).arraySync(), Array.from({ length: 2 }, (_, i) => Array.from(values.subarray(i * 6, i * 6 + 6))));
+    assert.deepEqual(predictor.predict(texts), expected);
+    assert.deepEqual(predictor.predict([]), []);
+    predictor.dispose();
+    assert.deepEqual(await predict(texts, runDir), expected);
+    model.dispose();
+    optimizer.dispose();
+  } finally {
+    fs.rmSync(runDir, { recursive: true, force: true });
+  }
+});
+
+test('a folder that holds no run is RUN_NOT_FOUND, with what to do', async () => {
+  const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'predict-empty-'));
+  try {
+    await assert.rejects(Predictor.load(empty), (err: unknown) => err instanceof TrainError && err.code === 'RUN_NOT_FOUND' && /no config\.json/.test(err.message));
+  } finally {
+    fs.rmSync(empty, { recursive: true, force: true });
+  }
+});
