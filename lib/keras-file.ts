@@ -227,17 +227,15 @@ function h5Content(spec: KerasGruSpec, w: KerasGruWeights): Hdf5Content {
 }
 
 // model.weights.h5 of a .keras zip: Keras 3's paths (layers/...), and Keras 2.12's (_layer_checkpoint_dependencies/...)
-// holding the same arrays, so that both versions' loaders find the variables.
+// as a hard link to the same group, so that both versions' loaders find the variables (stored once).
 function v3WeightsContent(spec: KerasGruSpec, w: KerasGruWeights): Hdf5Content {
   const n = spec.layerNames;
-  const content: Required<Hdf5Content> = { attributes: [], datasets: [], groups: ['vars'] };
-  for (const base of ['layers', '_layer_checkpoint_dependencies']) {
-    const vars = (dir: string, arrays: Hdf5Array[]) => arrays.forEach((array, i) => content.datasets.push({ path: `${base}/${dir}/vars/${i}`, array }));
-    vars(n.embedding, [w.embeddings]);
-    content.groups.push(`${base}/${n.gru}/vars`);
-    vars(`${n.gru}/cell`, [w.kernel, w.recurrentKernel, w.bias]);
-    vars(n.dense, [w.denseKernel, w.denseBias]);
-  }
+  const content: Required<Hdf5Content> = { attributes: [], datasets: [], groups: ['vars'], links: [{ path: '_layer_checkpoint_dependencies', target: 'layers' }] };
+  const vars = (dir: string, arrays: Hdf5Array[]) => arrays.forEach((array, i) => content.datasets.push({ path: `layers/${dir}/vars/${i}`, array }));
+  vars(n.embedding, [w.embeddings]);
+  content.groups.push(`layers/${n.gru}/vars`);
+  vars(`${n.gru}/cell`, [w.kernel, w.recurrentKernel, w.bias]);
+  vars(n.dense, [w.denseKernel, w.denseBias]);
   return content;
 }
 

@@ -123,6 +123,8 @@ export interface Hdf5Content {
   datasets?: Array<{ path: string; array: Hdf5Array }>;
   /** Groups to create even when empty (Keras writes e.g. an empty `vars` group per layer). */
   groups?: string[];
+  /** Hard links made last: `path` becomes another name of the existing object `target` (no data copied). */
+  links?: Array<{ path: string; target: string }>;
 }
 
 /** Writes `content` into a new HDF5 file `file` (replaced if it exists). */
@@ -149,6 +151,10 @@ export async function writeHdf5(file: string, content: Hdf5Content): Promise<voi
       const target = p === '' ? f : group(p);
       if (Array.isArray(value)) target.create_attribute(name, value, [value.length]);
       else target.create_attribute(name, value);
+    }
+    for (const { path: p, target } of content.links ?? []) {
+      const cut = p.lastIndexOf('/');
+      group(cut < 0 ? '' : p.slice(0, cut)).create_hard_link(`/${target}`, p.slice(cut + 1));
     }
   } finally {
     f.close();

@@ -12,6 +12,7 @@
  * raw text with lib/imdb.ts's tokenize(); Keras's arrays were tokenized by Keras's authors.
  */
 import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import { INDEX_FROM, TOKENIZER_VERSION, vocabularyFromJson, type Vocabulary } from './imdb';
 
 /** A Keras word index: word -> rank (1-based). */
@@ -75,4 +76,9 @@ export function wordIndexFromVocabulary(vocab: Vocabulary): WordIndex {
     if (id > INDEX_FROM && !/^\[no word has rank \d+\]$/.test(word)) index[word] = id - INDEX_FROM;
   });
   return index;
+}
+
+/** The word index JSON beside a model file: m.keras -> m.word_index.json (what export-keras writes, import-keras looks for). */
+export function wordIndexPathFor(modelFile: string): string {
+  return path.join(path.dirname(modelFile), `${path.basename(modelFile).replace(/\.(keras|h5|hdf5)$/i, '')}.word_index.json`);
 }
