@@ -99,19 +99,33 @@ function reviewLength(spec: KerasGruSpec, wanted: number | undefined, source: st
   return spec.maxLen;
 }
 
+// tfjs warns about the size of every orthogonal initialisation above 2000 elements; the initial recurrent kernel is
+// overwritten at once here, so the warning is dropped while the model is built (lib/model.ts does the same).
+function withoutOrthogonalWarning<T>(build: () => T): T {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!(typeof args[0] === 'string' && args[0].startsWith('Orthogonal initializer is being called'))) warn(...args);
+  };
+  try {
+    return build();
+  } finally {
+    console.warn = warn;
+  }
+}
+
 /** The tfjs model for a spec, with the Keras weights set: Embedding -> KerasGRU -> Dense(1, sigmoid), named as lib/model.ts names them. */
 export function modelFromKeras(spec: KerasGruSpec, maxLen: number, w: KerasGruWeights): tf.Sequential {
-  const tensor = (a: { shape: number[]; data: Float32Array }) => tf.tensor(a.data, a.shape, 'float32');
-  const gru = kerasGru({ name: 'gru', units: spec.units, resetAfter: spec.resetAfter, dropout: spec.dropout, recurrentDropout: spec.recurrentDropout });
-  const model = tf.sequential({
-    name: 'imdb_gru',
-    layers: [
-      tf.layers.embedding({ name: 'embedding', inputDim: spec.numWords, outputDim: spec.embeddingDim, inputLength: maxLen }),
-      gru,
-      tf.layers.dense({ name: 'dense', units: 1, activation: 'sigmoid' }),
-    ],
-  });
-  const values = [w.embeddings, w.kernel, w.recurrentKernel, w.bias, w.denseKernel, w.denseBias].map(tensor);
+  const model = withoutOrthogonalWarning(() =>
+    tf.sequential({
+      name: 'imdb_gru',
+      layers: [
+        tf.layers.embedding({ name: 'embedding', inputDim: spec.numWords, outputDim: spec.embeddingDim, inputLength: maxLen }),
+        kerasGru({ name: 'gru', units: spec.units, resetAfter: spec.resetAfter, dropout: spec.dropout, recurrentDropout: spec.recurrentDropout }),
+        tf.layers.dense({ name: 'dense', units: 1, activation: 'sigmoid' }),
+      ],
+    }),
+  );
+  const values = [w.embeddings, w.kernel, w.recurrentKernel, w.bias, w.denseKernel, w.denseBias].map((a) => tf.tensor(a.data, a.shape, 'float32'));
   model.setWeights(values);
   tf.dispose(values);
   return model;
