@@ -197,7 +197,7 @@ export async function readKerasModel(file: string): Promise<KerasModelFile> {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-/** The version written into an exported file's keras_version (the oldest Keras whose loader is tested here). */
+/** keras_version written into exported files: the Keras whose layout each follows (.h5: Keras 2.12's; .keras: Keras 3's; both open both). */
 export const EXPORT_KERAS_VERSION = { h5: '2.12.0', keras: '3.15.1' } as const;
 
 function h5Content(spec: KerasGruSpec, w: KerasGruWeights): Hdf5Content {
