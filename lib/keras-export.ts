@@ -15,13 +15,13 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { KerasGRU } from './gru';
-import { loadVocabulary } from './imdb';
+import { loadVocabulary } from './vocabulary';
 import { KerasModelError, type KerasGruSpec } from './keras-config';
 import { writeKerasModel, type KerasFileFormat, type KerasGruWeights } from './keras-file';
 import type { Hdf5Array } from './keras-hdf5';
 import { wordIndexFromVocabulary, wordIndexPathFor } from './keras-word-index';
 import { recurrentLayerOf } from './model';
-import { loadRun, type EpochChoice } from './train';
+import { loadRun, type EpochChoice } from './run-dir';
 
 /** What exportKeras wrote. */
 export interface ExportResult {

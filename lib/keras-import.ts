@@ -17,11 +17,13 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { kerasGru } from './gru';
-import { loadVocabulary, saveVocabulary, type Vocabulary } from './imdb';
+import { withoutOrthogonalWarning } from './initializers';
+import { loadVocabulary, saveVocabulary, type Vocabulary } from './vocabulary';
 import { KerasModelError, type KerasGruSpec } from './keras-config';
 import { readKerasModel, type KerasGruWeights, type KerasModelFile } from './keras-file';
 import { loadWordIndex, vocabularyFromWordIndex, wordIndexPathFor } from './keras-word-index';
-import { PROFILES, epochDir, historyFrame, type EpochRecord, type TrainConfig } from './train';
+import { PROFILES, type TrainConfig } from './train-config';
+import { epochDir, historyFrame, type EpochRecord } from './run-dir';
 
 /** Where the vocabulary comes from, and what else an import needs to know. */
 export interface ImportOptions {
@@ -97,20 +99,6 @@ function reviewLength(spec: KerasGruSpec, wanted: number | undefined, source: st
   }
   if (wanted !== undefined && wanted !== spec.maxLen) optionError(`--max-len ${wanted}: the model's input is fixed at ${spec.maxLen} ids per review`);
   return spec.maxLen;
-}
-
-// tfjs warns about the size of every orthogonal initialisation above 2000 elements; the initial recurrent kernel is
-// overwritten at once here, so the warning is dropped while the model is built (lib/model.ts does the same).
-function withoutOrthogonalWarning<T>(build: () => T): T {
-  const warn = console.warn;
-  console.warn = (...args: unknown[]) => {
-    if (!(typeof args[0] === 'string' && args[0].startsWith('Orthogonal initializer is being called'))) warn(...args);
-  };
-  try {
-    return build();
-  } finally {
-    console.warn = warn;
-  }
 }
 
 /** The tfjs model for a spec, with the Keras weights set: Embedding -> KerasGRU -> Dense(1, sigmoid), named as lib/model.ts names them. */

@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { ROOT } from './env';
+import { ROOT } from './paths';
 
 /** Which Keras. */
 export type KerasEnv = 'keras2' | 'keras3';

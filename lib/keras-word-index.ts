@@ -13,7 +13,8 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { INDEX_FROM, TOKENIZER_VERSION, vocabularyFromJson, type Vocabulary } from './imdb';
+import { INDEX_FROM, TOKENIZER_VERSION } from './imdb-text';
+import { vocabularyFromJson, type Vocabulary } from './vocabulary';
 
 /** A Keras word index: word -> rank (1-based). */
 export type WordIndex = Record<string, number>;

@@ -18,13 +18,13 @@
  * settings. Other processes share the CPU: `uptime` is printed before and after each side.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-node';
 import { assertNativeBackend, matmulGflops, tensorflowVersion } from '../lib/env';
+import { kerasPython } from '../lib/keras-python';
 import { ROOT } from '../lib/paths';
 import { loadImdb } from '../lib/imdb';
 import { mean } from '../lib/stats';
@@ -184,27 +184,6 @@ async function runOurs(config: TrainConfig, data: Awaited<ReturnType<typeof load
 // ---------------------------------------------------------------------------
 // The Keras side
 
-const VENV = path.join(ROOT, '.venv-keras');
-const REQUIREMENTS = path.join(ROOT, 'requirements-keras.txt');
-
-function run(command: string, args: string[]): void {
-  const r = spawnSync(command, args, { stdio: 'inherit', cwd: ROOT });
-  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (exit ${r.status ?? r.signal})`);
-}
-
-/** Creates .venv-keras/ from requirements-keras.txt unless it already matches it (stamped by SHA-256). */
-export function ensureKerasVenv(): string {
-  const python = path.join(VENV, 'bin', 'python');
-  const stamp = path.join(VENV, '.requirements-sha256');
-  const hash = createHash('sha256').update(fs.readFileSync(REQUIREMENTS)).digest('hex');
-  if (fs.existsSync(python) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === hash) return python;
-  say(`setting up ${VENV} from ${path.basename(REQUIREMENTS)} (tensorflow-cpu is a ~230 MB download)`);
-  if (!fs.existsSync(python)) run('python3', ['-m', 'venv', VENV]);
-  run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', REQUIREMENTS]);
-  fs.writeFileSync(stamp, `${hash}\n`);
-  return python;
-}
-
 /** The JSON that keras_reference.py writes (the fields used here). */
 interface KerasJson {
   tensorflow: string;
@@ -220,7 +199,7 @@ interface KerasJson {
 }
 
 function runKeras(exportDir: string, config: TrainConfig, matmulN: number): SideResult {
-  const python = ensureKerasVenv();
+  const python = kerasPython('keras2'); // .venv-keras (TensorFlow 2.12), created on first use by scripts/keras-env.sh
   const out = path.join(os.tmpdir(), `bench-epoch-keras-${process.pid}.json`);
   const env = { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' };
   const args = [path.join(ROOT, 'scripts', 'keras_reference.py'), '--data', exportDir, '--epochs', String(config.epochs),

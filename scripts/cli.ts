@@ -1,6 +1,6 @@
 /**
  * The scaffold every command-line script shares (scripts/train.ts, predict.ts, compare.ts,
- * export-imdb.ts, imdb-bench.ts, bench-epoch.ts, bench-gru.ts):
+ * export-imdb.ts, imdb-bench.ts, bench-epoch.ts, bench-gru.ts, import-keras.ts, export-keras.ts):
  *
  *   - options parsed by node:util parseArgs (strict: an unknown option or a missing value is an error);
  *   - `--help` generated from the option table (each option's value name, help text and section),
@@ -12,6 +12,7 @@
  *     code; anything else with its stack, exit 1.
  */
 import { parseArgs } from 'node:util';
+import type { EpochChoice } from '../lib/run-dir';
 
 /** One command-line option: `--name VALUE` (string) or `--name` (boolean). */
 export interface OptionDef {
@@ -80,6 +81,15 @@ export function fail(message: string, exitCode = USAGE_EXIT): never {
 export function positiveInteger(text: string | boolean | undefined, flag: string): number {
   const n = typeof text === 'string' && text.trim() !== '' ? Number(text) : NaN;
   if (!Number.isInteger(n) || n < 1) fail(`${flag} ${JSON.stringify(text)}: use a positive integer`);
+  return n;
+}
+
+/** Reads an --epoch option: a positive integer, `last` (the default) or `best` (lowest validation loss). */
+export function epochChoice(text: string | undefined): EpochChoice {
+  if (text === undefined || text === 'last') return 'last';
+  if (text === 'best') return 'best';
+  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(n) || n < 1) fail(`--epoch ${JSON.stringify(text)}: use a positive integer, last or best`);
   return n;
 }
 

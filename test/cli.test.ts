@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { ROOT } from '../lib/paths';
-import { CliError, STOPPED_EXIT, fail, helpText, positiveInteger, runCli, type CliIo, type CliSpec } from '../scripts/cli';
+import { CliError, STOPPED_EXIT, epochChoice, fail, helpText, positiveInteger, runCli, type CliIo, type CliSpec } from '../scripts/cli';
 
 class KnownError extends Error {}
 
@@ -100,5 +100,15 @@ test('every script answers --help from its table and rejects an unknown option w
     const bad = spawnSync(process.execPath, ['--import', 'tsx', file, '--no-such-option'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
     assert.equal(bad.status, 2, `${script}: ${bad.stderr}`);
     assert.match(bad.stderr, new RegExp(`^${script}: Unknown option '--no-such-option'`), script);
+  }
+});
+
+test('epochChoice reads --epoch as last (default), best, or a positive decimal integer, and refuses anything else', () => {
+  assert.equal(epochChoice(undefined), 'last');
+  assert.equal(epochChoice('last'), 'last');
+  assert.equal(epochChoice('best'), 'best');
+  assert.equal(epochChoice('3'), 3);
+  for (const bad of ['0', '-1', '1.5', '1e1', '0x2', 'first', '']) {
+    assert.throws(() => epochChoice(bad), (err: unknown) => err instanceof CliError && /--epoch .*use a positive integer, last or best/.test(err.message), bad);
   }
 });

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ROOT } from '../lib/env';
+import { ROOT } from '../lib/paths';
 import { KERAS_ENVS, kerasPython, runKerasModels } from '../lib/keras-python';
 
 const PINNED: Record<string, RegExp> = { keras2: /^keras==(.+)$/m, keras3: /^keras==(.+)$/m };

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { OOV_ID, START_ID, encodeText, vocabularyFromCounts } from '../lib/imdb';
+import { OOV_ID, START_ID, encodeText } from '../lib/imdb-text';
+import { vocabularyFromCounts } from '../lib/vocabulary';
 import { loadWordIndex, parseWordIndex, vocabularyFromWordIndex, wordIndexFromVocabulary, wordIndexPathFor } from '../lib/keras-word-index';
 
 describe('vocabularyFromWordIndex', () => {
