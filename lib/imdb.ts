@@ -965,8 +965,8 @@ function processAlive(pid: number): boolean {
 // Progress display
 // ---------------------------------------------------------------------------------------------
 
-/** The default progress display: one concise, throttled, self-overwriting line on stderr. */
-export function stderrProgress(stream: NodeJS.WriteStream = process.stderr): (p: ImdbProgress) => void {
+/** The default progress display: one concise, throttled, self-overwriting line on stdout (progress is not an error). */
+export function stderrProgress(stream: NodeJS.WriteStream = process.stdout): (p: ImdbProgress) => void {
   let last = 0;
   return (p) => {
     const now = Date.now();

@@ -664,11 +664,11 @@ export function formatProgress(e: ProgressEvent): string {
 /**
  * A progress display: every info and epoch line, and a batch line at most every `intervalSeconds`
  * (default 2 s on a terminal, where it overwrites itself; 30 s otherwise, e.g. a log file) and at the
- * end of each epoch; Infinity shows no batch lines. `write` defaults to stderr.
+ * end of each epoch; Infinity shows no batch lines. `write` defaults to stdout (progress is not an error).
  */
 export function progressPrinter(options: { write?: (line: string) => void; intervalSeconds?: number } = {}): (e: ProgressEvent) => void {
-  const tty = options.write === undefined && process.stderr.isTTY === true;
-  const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const tty = options.write === undefined && process.stdout.isTTY === true;
+  const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const interval = (options.intervalSeconds ?? (tty ? 2 : 30)) * 1000;
   let last = Date.now();
   let pending = false; // a self-overwriting batch line is on screen
@@ -679,14 +679,14 @@ export function progressPrinter(options: { write?: (line: string) => void; inter
       if (now - last < interval && e.batch < e.batches) return;
       last = now;
       if (tty) {
-        process.stderr.write(`\r${formatProgress(e)}\x1b[K`);
+        process.stdout.write(`\r${formatProgress(e)}\x1b[K`);
         pending = true;
       } else {
         write(formatProgress(e));
       }
       return;
     }
-    if (pending) process.stderr.write('\r\x1b[K');
+    if (pending) process.stdout.write('\r\x1b[K');
     pending = false;
     last = Date.now();
     write(formatProgress(e));
@@ -707,7 +707,7 @@ export interface TrainOptions {
   data?: ImdbData;
   /** The IMDB archive, when not found by lib/imdb's usual search. */
   archivePath?: string;
-  /** Progress events; default: progressPrinter() on stderr. Pass () => {} for silence. */
+  /** Progress events; default: progressPrinter() on stdout. Pass () => {} for silence. */
   onProgress?: (e: ProgressEvent) => void;
   /** Stops training at the next batch boundary; the epoch in progress is not saved. */
   signal?: AbortSignal;
