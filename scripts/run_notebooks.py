@@ -114,9 +114,9 @@ class LiveClient(NotebookClient):
 
     Stream text of a cell is held back for its first `quiet_seconds`; once the cell has run that long,
     what it printed so far and everything after is shown at once, each line indented with a bar. Short
-    cells stay one line in the terminal (their output is in the report)."""
+    cells stay two lines in the terminal (their output is in the report)."""
 
-    quiet_seconds = 3.0
+    quiet_seconds = 10.0
 
     def start_cell(self) -> None:
         """Reset the echo state; called before each cell."""
@@ -204,7 +204,8 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     """Read and validate a notebook; a malformed file is a NotebookFailed that names it."""
     try:
         nb = nbformat.read(path, as_version=4)
-        nbformat.validate(nb)
+        # Relaxed as JupyterLab and nbclient are: e.g. cell ids in a 4.4 notebook are accepted.
+        nbformat.validate(nb, relax_add_props=True)
     except Exception as err:  # NotJSONError, ValidationError, KeyError, UnicodeDecodeError, ...
         detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise NotebookFailed(f"{path.name}: not a valid .ipynb notebook ({type(err).__name__}: {detail[:300]})\n"
@@ -225,11 +226,12 @@ def cell_error_text(cell: nbformat.NotebookNode) -> str:
     return "\n".join(p.rstrip() for p in parts if p.strip()) or "(the kernel reported an error but no error text)"
 
 
-def execute(path: Path, timeout: int | None) -> nbformat.NotebookNode:
+def execute(path: Path, timeout: int | None, echo_after: float) -> nbformat.NotebookNode:
     """Run every code cell of one notebook in a fresh tslab kernel; raise NotebookFailed on the first error."""
     nb = read_notebook(path)
     client = LiveClient(nb, kernel_name="tslab", timeout=timeout, allow_errors=False,
                         resources={"metadata": {"path": str(path.parent)}})
+    client.quiet_seconds = echo_after
     code_cells = sum(1 for c in nb.cells if c.cell_type == "code")
     code_no = 0
     cell_for_error: tuple[int, int, nbformat.NotebookNode] | None = None
@@ -413,6 +415,8 @@ def main() -> int:
     ap.add_argument("--html", metavar="DIR", help="write executed notebooks and HTML reports here")
     ap.add_argument("--self-contained", action="store_true",
                     help="with --html: each report carries plotly.js and MathJax inline (one file to send; ~7 MB)")
+    ap.add_argument("--echo-after", type=float, default=10.0, metavar="SECONDS",
+                    help="show what a cell prints once it has run this long (default: 10)")
     ap.add_argument("--timeout", type=int, default=None,
                     help="seconds per cell (default: 1800 in ci, none in full)")
     args = ap.parse_args()
@@ -452,7 +456,7 @@ def main() -> int:
             say(f"[{profile}] notebook {number}/{len(paths)}: {path.name}")
             started = time.time()
             try:
-                nb = execute(path, None if timeout < 0 else timeout)
+                nb = execute(path, None if timeout < 0 else timeout, args.echo_after)
             except NotebookFailed as failure:
                 print(f"\nNOTEBOOK FAILED: {failure}", file=sys.stderr, flush=True)
                 return 1

@@ -104,7 +104,7 @@ describe("stopping the runner stops its kernel", () => {
         "for (let i = 0; i < 300; i++) { console.log(`tick ${i}`); await new Promise((r) => setTimeout(r, 1000)); }",
       ]);
       // Its own process group, as a CI job's step is: the signal reaches the runner only, not the kernel.
-      const child = spawn(PYTHON, [RUNNER, file], { cwd: ROOT, env: { ...process.env, GRU_PROFILE: "ci" }, detached: true,
+      const child = spawn(PYTHON, [RUNNER, "--echo-after", "1", file], { cwd: ROOT, env: { ...process.env, GRU_PROFILE: "ci" }, detached: true,
         stdio: ["ignore", "pipe", "pipe"] });
       let output = "";
       child.stdout.on("data", (d: Buffer) => { output += d.toString(); });
@@ -134,7 +134,8 @@ test("live progress on stdout: notebook i/n, each cell as it starts, a long cell
     'for (let i = 1; i <= 6; i++) { console.log(`epoch ${i}/6 ETA ${6 - i}s`); await new Promise((r) => setTimeout(r, 1000)); }',
     'console.log("short cell output stays in the report");',
   ]);
-  const child = spawn(PYTHON, [RUNNER, file], { cwd: ROOT, env: { ...process.env, GRU_PROFILE: "ci" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(PYTHON, [RUNNER, "--echo-after", "2", file], { cwd: ROOT, env: { ...process.env, GRU_PROFILE: "ci" },
+    stdio: ["ignore", "pipe", "pipe"] });
   const chunks: { at: number; text: string }[] = [];
   let stderr = "";
   child.stdout.on("data", (d: Buffer) => chunks.push({ at: Date.now(), text: d.toString() }));
