@@ -43,7 +43,7 @@ run_step() {
 }
 
 # The lines setup-tensorflow.ts meant for the user (its route, and why), from this run's log.
-tensorflow_notes() { grep -a '^\[setup-tensorflow\] ' "$LOG" | grep -a -E 'unavailable|ready|already works' | sed -e 's/^\[setup-tensorflow\] /[setup]   native TensorFlow: /' -e 's/native TensorFlow backend already works/already works/' || true; }
+tensorflow_notes() { grep -a '^\[setup-tensorflow\] ' "$LOG" | grep -a -E 'unavailable|ready|already works' | sed -e 's/^\[setup-tensorflow\] /[setup]   native TensorFlow: /' -e 's/native TensorFlow backend already works/already works/' -e 's/: native backend ready from/: ready from/' || true; }
 
 T_START=$(now)
 
