@@ -5,8 +5,9 @@
 
 Notebooks run in order (file name order), each in a fresh kernel, with the profile in the
 GRU_PROFILE environment variable (default: full, the reference configuration). Progress goes to
-stdout: which notebook of how many, each cell as it starts, the text a long cell prints while it
-runs (training's batch and epoch lines with their ETA), each cell's time, and a summary at the end.
+stdout: which notebook of how many, each cell as it starts, the text a cell prints once it has
+run --echo-after seconds (default 10: training's batch and epoch lines with their ETA, as they
+come), each cell's time, and a summary at the end (every notebook's time, the reports' sizes).
 
 The first failing cell stops the run (exit 1) with the notebook, the cell number, its first source
 line and the error text on stderr. tslab reports errors as stderr text without `ename`/`traceback`,
