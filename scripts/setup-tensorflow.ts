@@ -68,20 +68,44 @@ export function nativeBackendWorks(): boolean {
   return probe.status === 0;
 }
 
-function run(cmd: string, args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}): boolean {
-  log(`$ ${cmd} ${args.join(" ")}`);
-  const r = spawnSync(cmd, args, { cwd, stdio: "inherit", env: { ...process.env, ...extraEnv } });
-  return r.status === 0;
+/** Where the tools' full output goes (git-ignored; the setup shows only its tail, on failure). */
+const LOG_DIR = path.join(ROOT, ".setup");
+
+/** The last meaningful lines of a tool's output, for an error message. */
+function tail(text: string, lines = 15): string {
+  return text.split("\n").filter((l) => l.trim()).slice(-lines).map((l) => `    ${l}`).join("\n");
 }
 
-/** The official route: tfjs-node's own installer (needs Google storage). */
-function tryOfficialDownload(): boolean {
+/** Runs a tool with its output captured into .setup/<logName> (appended); returns success and the output. */
+function runLogged(cmd: string, args: string[], cwd: string, logName: string,
+  options: { timeoutMs?: number } = {}): { ok: boolean; output: string; log: string } {
+  log(`$ ${cmd} ${args.join(" ")} (output: .setup/${logName})`);
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout: options.timeoutMs, maxBuffer: 256 * 2 ** 20, env: process.env });
+  const output = `${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? `\n${r.error.message}\n` : ""}`;
+  const file = path.join(LOG_DIR, logName);
+  fs.mkdirSync(LOG_DIR, { recursive: true });
+  fs.appendFileSync(file, `===== ${new Date().toISOString()} ${cmd} ${args.join(" ")}\n${output}\n`);
+  return { ok: r.status === 0, output, log: file };
+}
+
+/** Why tfjs-node's installer failed, in a few words (e.g. "getaddrinfo ENOTFOUND storage.googleapis.com"). */
+export function downloadFailureReason(output: string): string {
+  const net = /\b(getaddrinfo \w+ [\w.-]+|connect E\w+ [\d.:]+|E(?:NOTFOUND|CONNREFUSED|CONNRESET|TIMEDOUT|AI_AGAIN|NETUNREACH)\b[^\n]*)/.exec(output);
+  if (net) return net[1].trim().slice(0, 120);
+  const http = /\b(?:status(?:Code)?|HTTP)\D{0,3}([45]\d\d)\b/i.exec(output);
+  if (http) return `HTTP ${http[1]} from Google storage`;
+  if (/spawnSync .* ETIMEDOUT/.test(output)) return "no answer within 10 minutes";
+  const line = output.split("\n").map((l) => l.trim()).find((l) => /error/i.test(l));
+  return (line ?? "the installer exited with an error").slice(0, 120);
+}
+
+/** The official route: tfjs-node's own installer (needs Google storage). Returns null on success, else why not. */
+function tryOfficialDownload(): string | null {
   log("trying tfjs-node's own installer (downloads libtensorflow 2.9.1 from Google storage)");
   // The installer can hang on a closed network; bound it.
-  const r = spawnSync(process.execPath, ["scripts/install.js"], {
-    cwd: TFJS_NODE, stdio: "inherit", timeout: 10 * 60_000, env: process.env,
-  });
-  return r.status === 0 && nativeBackendWorks();
+  const r = runLogged(process.execPath, ["scripts/install.js"], TFJS_NODE, "tfjs-node-download.log", { timeoutMs: 10 * 60_000 });
+  if (!r.ok) return downloadFailureReason(r.output);
+  return nativeBackendWorks() ? null : "the downloaded addon does not load";
 }
 
 /** Download the wheel with pip (cached by pip) and extract what the addon needs. */
@@ -89,13 +113,14 @@ function fetchWheelFiles(stage: string): void {
   const dl = fs.mkdtempSync(path.join(os.tmpdir(), "tf-wheel-"));
   try {
     const python = process.env.PYTHON ?? "python3";
-    const ok = run(python, ["-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+    const pip = runLogged(python, ["-m", "pip", "download", "--no-deps", "--only-binary=:all:",
       "--python-version", TF_WHEEL.python, "--platform", "manylinux2014_x86_64",
-      "-d", dl, `${TF_WHEEL.name}==${TF_WHEEL.version}`], ROOT);
+      "-d", dl, `${TF_WHEEL.name}==${TF_WHEEL.version}`], ROOT, "tensorflow-wheel.log");
     const wheel = fs.readdirSync(dl).find((f) => f.endsWith(".whl"));
-    if (!ok || !wheel) {
+    if (!pip.ok || !wheel) {
       throw new Error(`pip could not download ${TF_WHEEL.name}==${TF_WHEEL.version}. ` +
-        "Check that PyPI is reachable (pip config, proxy), or install with internet access to Google storage.");
+        "Check that PyPI is reachable (pip config, proxy), or install with internet access to Google storage. " +
+        `pip said:\n${tail(pip.output)}\n  (all of it: ${pip.log})`);
     }
     log(`extracting the C API from ${wheel}`);
     // python's zipfile is always there with pip; `unzip` may not be.
@@ -173,8 +198,12 @@ function buildAddon(): void {
   const nodeDir = path.resolve(path.dirname(process.execPath), "..");
   if (fs.existsSync(path.join(nodeDir, "include", "node", "common.gypi"))) args.push(`--nodedir=${nodeDir}`);
   const bin = path.join(ROOT, args[0]);
-  const ok = run(process.execPath, [fs.existsSync(bin) ? bin : require.resolve("@mapbox/node-pre-gyp/bin/node-pre-gyp"), ...args.slice(1)], TFJS_NODE);
-  if (!ok) throw new Error("building the tfjs-node addon from source failed (see the compiler output above; it needs g++ and make)");
+  const build = runLogged(process.execPath, [fs.existsSync(bin) ? bin : require.resolve("@mapbox/node-pre-gyp/bin/node-pre-gyp"), ...args.slice(1)],
+    TFJS_NODE, "tfjs-node-build.log");
+  if (!build.ok) {
+    throw new Error(`building the tfjs-node addon from source failed (it needs g++, make and python3). The build said:\n${tail(build.output)}\n` +
+      `  (all of it: ${build.log})`);
+  }
 }
 
 /** The PyPI route: stage the wheel's C API, reuse or build the addon. */
@@ -210,12 +239,13 @@ function main(): void {
     return;
   }
   if (source !== "pypi") {
-    if (tryOfficialDownload()) {
+    const why = tryOfficialDownload();
+    if (why === null) {
       log(`native backend ready from the official download (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
       return;
     }
-    if (source === "download") throw new Error("the official tfjs-node download failed (TFJS_NODE_SOURCE=download)");
-    log("official download unavailable; falling back to the TensorFlow C API from PyPI");
+    if (source === "download") throw new Error(`the official tfjs-node download failed: ${why} (TFJS_NODE_SOURCE=download; its output: .setup/tfjs-node-download.log)`);
+    log(`official download unavailable (${why}); using the TensorFlow C API from PyPI's ${TF_WHEEL.name} ${TF_WHEEL.version} instead`);
   }
   provisionFromWheel();
   log(`native backend ready from ${TF_WHEEL.name}==${TF_WHEEL.version} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);

@@ -23,3 +23,28 @@ require(path.join(root, "node_modules", "tslab", "dist", "main.js")).startKernel
   configPath,
   enableFindLocal: false,
 });
+
+// Asynchronous errors: a throw inside a timer or callback, a promise rejected with no handler.
+// tslab only prints them to stderr, into whichever cell happens to run next (or nowhere), and the
+// cell counts as passed. We replace its handlers: each error is printed (as before, marked) and
+// recorded in a list that the notebook runner (scripts/run_notebooks.py) reads and empties after
+// every cell, failing that cell with the error. In JupyterLab the printed error is what one sees.
+const ASYNC_ERRORS = Symbol.for("gru-course.kernel.asyncErrors");
+globalThis[ASYNC_ERRORS] = [];
+// tslab's own messaging can fail the same way (e.g. "Socket is blocked by a bind or unbind operation" when
+// a status message races the socket's setup): that is no fault of the notebook's code, so it is printed only.
+const TSLAB_PLUMBING = /^\s+at .*[\\/]node_modules[\\/]tslab[\\/]dist[\\/]jupyter\.js:/m;
+function asyncError(kind, err) {
+  const text = err instanceof Error ? (err.stack || String(err)) : String(err);
+  const firstFrame = text.split("\n").find((line) => /^\s+at /.test(line)) || "";
+  if (TSLAB_PLUMBING.test(firstFrame)) {
+    process.stderr.write(`[kernel] warning: a tslab messaging error (${kind}), ignored: ${text}\n`);
+    return;
+  }
+  globalThis[ASYNC_ERRORS].push(`${kind}: ${text}`);
+  process.stderr.write(`[kernel] asynchronous error (${kind}): ${text}\n`);
+}
+process.removeAllListeners("uncaughtException");
+process.removeAllListeners("unhandledRejection");
+process.on("uncaughtException", (err) => asyncError("uncaught exception in a callback", err));
+process.on("unhandledRejection", (reason) => asyncError("unhandled promise rejection", reason));

@@ -159,3 +159,23 @@ export function diagramProblems(expected: number, seen: DiagramObservation[]): s
   });
   return problems;
 }
+
+// ---- stderr output areas: ordinary progress must not render as an error ----
+
+/** A report's stderr output areas (rendered with an error look), as the reader sees their text. */
+export async function observeStderrAreas(browser: Browser, file: string): Promise<string[]> {
+  const context = await browser.newContext({ offline: true });
+  const page = await context.newPage();
+  await context.route("**/*", (route) => (route.request().url().startsWith("file:") ? route.continue() : route.abort("blockedbyclient")));
+  await page.goto(`file://${path.resolve(file)}`, { waitUntil: "domcontentloaded", timeout: 120_000 });
+  const texts = await page.evaluate(() => Array.from(
+    document.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]'), (el) => (el.textContent ?? "").trim()));
+  await context.close();
+  return texts;
+}
+
+/** Text on stderr is an error or a warning; anything else there (progress, info) is a problem, one line per area. */
+export function stderrAreaProblems(areas: string[]): string[] {
+  return areas.filter((text) => !/\bwarn(ing)?\b/i.test(text))
+    .map((text) => `stderr output (shown as an error): ${text.split("\n")[0].slice(0, 200)}`);
+}

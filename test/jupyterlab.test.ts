@@ -119,6 +119,23 @@ async function openPage(browser: Browser, url: string): Promise<Page> {
   return page;
 }
 
+const PROGRESS_CELL = [
+  'import { imdbProgressPrinter } from "./lib/imdb-download";',
+  'import { trainProgressPrinter } from "./lib/train";',
+  'imdbProgressPrinter()({ stage: "read", reviews: 25000, bytes: 100, totalBytes: 100, done: true });',
+  'trainProgressPrinter()({ type: "info", message: "training 2 epochs (progress check)" });',
+  'trainProgressPrinter()({ type: "epoch", epochs: 2, runEtaSeconds: 12, record: { epoch: 1, loss: 0.69, accuracy: 0.51, val_loss: 0.68, val_accuracy: 0.55, seconds: 12 } });',
+].join("\n");
+
+/** The notebook's output areas JupyterLab renders as stderr (the red ones), and all its stream text. */
+async function streamAreas(page: Page): Promise<{ stderr: string[]; text: string }> {
+  return page.evaluate(() => ({
+    stderr: Array.from(document.querySelectorAll('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'),
+      (el) => (el.textContent ?? "").trim()),
+    text: Array.from(document.querySelectorAll(".jp-OutputArea-output"), (el) => el.textContent ?? "").join("\n"),
+  }));
+}
+
 let browser: Browser | undefined;
 const labs: Lab[] = [];
 const work = path.join(ARTIFACTS, "notebooks");
@@ -135,6 +152,8 @@ before(async () => {
       { cell_type: "markdown", metadata: {}, source: "# JupyterLab check\nA chart drawn through `lib/display.ts`." },
       cell('import { historyChart } from "./lib/plot";\nimport { show } from "./lib/display";'),
       cell('show(historyChart("Model Loss", { Train: [0.6, 0.4, 0.3], Validation: [0.55, 0.45, 0.5] }));'),
+      // Ordinary progress through the library's default printers (the IMDB loader's and training's): never red.
+      cell(PROGRESS_CELL),
     ],
   }));
   browser = await launchChromium();
@@ -159,6 +178,16 @@ test("JupyterLab: run all cells in the TypeScript kernel, the Plotly chart is dr
   const traces = await page.locator(".jp-RenderedPlotly.js-plotly-plot").first()
     .evaluate((el) => ((el as unknown as { data?: unknown[] }).data ?? []).length);
   assert.ok(traces > 0, "the chart has no traces");
+
+  // The progress cell printed its lines, and none of them in a red (stderr) output area.
+  let areas = await streamAreas(page);
+  for (let i = 0; i < 60 && !areas.text.includes("epoch 1/2"); i++) {
+    await page.waitForTimeout(500);
+    areas = await streamAreas(page);
+  }
+  assert.match(areas.text, /imdb: reading reviews 25,000/);
+  assert.match(areas.text, /epoch 1\/2 loss 0\.6900/);
+  assert.deepEqual(areas.stderr, [], "ordinary progress rendered as stderr (red) in JupyterLab");
 
   await page.keyboard.press("Control+s");
   // Saved when the file on disk holds the chart's output.

@@ -8,7 +8,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Browser } from "playwright-core";
 import {
-  diagramProblems, diagramsShown, launchChromium, observeDiagrams, observeReport, reportProblems, type ReportExpectation,
+  diagramProblems, diagramsShown, launchChromium, observeDiagrams, observeReport, observeStderrAreas, reportProblems, stderrAreaProblems,
+  type ReportExpectation,
 } from "./browser";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -16,11 +17,11 @@ const PYTHON = path.join(ROOT, ".venv", "bin", "python");
 const REPORTS = path.join(ROOT, "test-artifacts", "reports");
 const NOTEBOOKS = fs.readdirSync(path.join(ROOT, "notebooks")).filter((f) => /^\d.*\.ipynb$/.test(f)).sort();
 
-function runner(args: string[]): { status: number | null; stderr: string } {
+function runner(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(PYTHON, [path.join(ROOT, "scripts", "run_notebooks.py"), ...args], {
     cwd: ROOT, encoding: "utf8", env: { ...process.env, GRU_PROFILE: "ci" }, maxBuffer: 64 * 2 ** 20,
   });
-  return { status: r.status, stderr: r.stderr ?? String(r.error) };
+  return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? String(r.error) };
 }
 
 test("the project environment has the tslab kernelspec, pointing at this project's kernel", () => {
@@ -70,8 +71,8 @@ describe("every notebook, executed in the ci profile", () => {
   before(async () => {
     fs.rmSync(REPORTS, { recursive: true, force: true });
     const r = runner(["--html", REPORTS]);
-    process.stderr.write(r.stderr.split("\n").filter((l) => /executing|done in|KB,/.test(l)).join("\n") + "\n");
-    assert.equal(r.status, 0, `notebook execution failed:\n${r.stderr.slice(-4000)}`);
+    process.stderr.write(r.stdout.split("\n").filter((l) => /\] notebook|done in| KB /.test(l)).join("\n") + "\n");
+    assert.equal(r.status, 0, `notebook execution failed:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-4000)}`);
     manifest = JSON.parse(fs.readFileSync(path.join(REPORTS, "manifest.json"), "utf8"));
     browser = await launchChromium();
   });
@@ -102,6 +103,8 @@ describe("every notebook, executed in the ci profile", () => {
       // the cell diagrams, counted like charts: each one the notebook shows must be drawn in the report
       const diagrams = await observeDiagrams(browser, path.join(REPORTS, expected.html));
       assert.deepEqual(diagramProblems(diagramsShown(path.join(REPORTS, "executed", name)), diagrams), []);
+      assert.deepEqual(stderrAreaProblems(await observeStderrAreas(browser, path.join(REPORTS, expected.html))), [],
+        "ordinary output (progress) shows in red stderr areas");
     });
   }
 });
