@@ -204,7 +204,12 @@ export function comparisonPrinter(options: Parameters<typeof trainProgressPrinte
   return (rnn, e) => {
     let print = printers.get(rnn);
     if (!print) {
-      print = trainProgressPrinter({ ...options, write: (line) => options.write(`[${rnn}] ${line}`) });
+      const status = options.statusWrite;
+      print = trainProgressPrinter({
+        ...options,
+        write: (line) => options.write(`[${rnn}] ${line}`),
+        statusWrite: status === undefined ? undefined : (text) => status(`[${rnn}] ${text}`),
+      });
       printers.set(rnn, print);
     }
     print(e);

@@ -73,6 +73,26 @@ export function showMimeBundle(bundle: StaticBundle): void {
   write(displayMessage(bundle), false);
 }
 
+/**
+ * A line of text under the current cell that every call replaces: the first call sends a display_data
+ * with a display_id, later ones an update_display_data of it. For live progress (the batch line of
+ * training): JupyterLab shows it changing in place, and a saved notebook or report keeps only its last
+ * state. The display_id starts with `gru-progress-`, which the report runner echoes to the terminal.
+ * Null outside a tslab kernel (use ordinary lines there).
+ */
+export function liveTextLine(write: DisplayWriter | null = tslabDisplayWriter()): ((text: string) => void) | null {
+  if (!write) return null;
+  const displayId = `${LIVE_LINE_PREFIX}${randomUUID()}`;
+  let shown = false;
+  return (text) => {
+    write({ data: { 'text/plain': text }, metadata: {}, transient: { display_id: displayId } }, shown);
+    shown = true;
+  };
+}
+
+/** The display_id prefix of `liveTextLine` outputs. */
+export const LIVE_LINE_PREFIX = 'gru-progress-';
+
 /** The mime bundle of a figure: Plotly JSON, self-drawing html, and a text summary. */
 export function displayBundle(fig: Figure, options: BundleOptions): MimeBundle {
   const spec = toPlainJson(fig);

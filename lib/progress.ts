@@ -7,6 +7,7 @@
  *   status(text, due)   passing news (the reviews read so far, batch 120/782): shown at most once every
  *                       `intervalSeconds` (Infinity: never), and always when `due` (e.g. the last batch);
  *   line(text)          news that stays (an epoch's result, "done"): always shown, on a fresh line.
+ * In a notebook, status lines can go to one output that is updated in place (`statusWrite`).
  */
 
 /** How a progress line is shown. */
@@ -15,6 +16,11 @@ export interface ProgressLineOptions {
   stream?: NodeJS.WriteStream;
   /** Where lines go instead of the stream, one call per line (nothing is overwritten then). */
   write?: (line: string) => void;
+  /**
+   * Where status lines go instead, each replacing the last (e.g. `liveTextLine()` of lib/display.ts, a
+   * notebook output updated in place): a saved notebook then keeps only the last status and every line.
+   */
+  statusWrite?: (text: string) => void;
   /** Least seconds between two status lines; Infinity shows none. */
   intervalSeconds: number;
   /** May the first status line come at once (true), or only after one interval (false, the default)? */
@@ -43,7 +49,9 @@ export function progressLine(options: ProgressLineOptions): ProgressLine {
       const now = Date.now();
       if (now - last < interval && !due) return;
       last = now;
-      if (tty) {
+      if (options.statusWrite) {
+        options.statusWrite(text);
+      } else if (tty) {
         stream.write(`\r${text}\x1b[K`);
         pending = true;
       } else {

@@ -96,11 +96,14 @@ export function formatTrainProgress(e: ProgressEvent): string {
  * Training's progress on stdout (lib/progress.ts): every info and epoch line, and a batch line at most
  * every `intervalSeconds` (default 2 s on a terminal, where it overwrites itself; 30 s otherwise, e.g. a
  * log file or a notebook) and at the end of each epoch; Infinity shows no batch lines. `write` replaces
- * stdout (one call per line).
+ * stdout (one call per line); `statusWrite` takes the batch lines instead, each replacing the last (in a
+ * notebook: `liveTextLine()` of lib/display.ts, so a saved notebook keeps the epoch lines and one batch line).
  */
-export function trainProgressPrinter(options: { write?: (line: string) => void; intervalSeconds?: number } = {}): (e: ProgressEvent) => void {
+export function trainProgressPrinter(
+  options: { write?: (line: string) => void; intervalSeconds?: number; statusWrite?: (text: string) => void } = {},
+): (e: ProgressEvent) => void {
   const tty = options.write === undefined && process.stdout.isTTY === true;
-  const out = progressLine({ write: options.write, intervalSeconds: options.intervalSeconds ?? (tty ? 2 : 30) });
+  const out = progressLine({ write: options.write, statusWrite: options.statusWrite, intervalSeconds: options.intervalSeconds ?? (tty ? 2 : 30) });
   return (e) => {
     if (e.type === 'batch') out.status(formatTrainProgress(e), e.batch === e.batches);
     else out.line(formatTrainProgress(e));

@@ -31,7 +31,8 @@ import { mean } from '../lib/stats';
 import { train, trainProgressPrinter, type ProgressEvent } from '../lib/train';
 import { resolveConfig, type TrainConfig } from '../lib/train-config';
 import { positiveInteger, runCli, type CliContext, type CliSpec } from './cli';
-import { defaultArchivePath, exportImdb } from './export-imdb';
+import { exportImdb } from '../lib/imdb-export';
+import { defaultArchivePath } from './export-imdb';
 
 // ---------------------------------------------------------------------------
 // Options

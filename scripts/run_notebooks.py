@@ -110,6 +110,10 @@ def on_stop_signal(signum: int, _frame: object) -> None:
     raise Stopped(signum)
 
 
+# lib/display.ts liveTextLine(): a progress line updated in place under the cell (update_display_data).
+LIVE_LINE_PREFIX = "gru-progress-"
+
+
 class LiveClient(NotebookClient):
     """A NotebookClient that echoes what a long cell prints to the terminal while it runs.
 
@@ -131,6 +135,13 @@ class LiveClient(NotebookClient):
         if msg["msg_type"] == "stream":
             self._echo(msg["content"].get("name", "stdout"), msg["content"].get("text", ""))
         return out
+
+    def _update_display_id(self, display_id, msg):  # type: ignore[no-untyped-def]
+        """Also echo a live progress line (lib/display.ts liveTextLine: display_id gru-progress-*) as it changes."""
+        super()._update_display_id(display_id, msg)
+        if display_id.startswith(LIVE_LINE_PREFIX):
+            text = str(msg["content"].get("data", {}).get("text/plain", ""))
+            self._echo("stdout", text if text.endswith("\n") else text + "\n")
 
     def _echo(self, name: str, text: str) -> None:
         if PROBE_MARK in text:

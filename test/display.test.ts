@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import {
-  displayBundle, plotlyScriptBundle, PLOTLY_MIME, resetPlotlyInjection, show, textFallback, tslabDisplayWriter,
+  displayBundle, LIVE_LINE_PREFIX, liveTextLine, plotlyScriptBundle, PLOTLY_MIME, resetPlotlyInjection, show, textFallback, tslabDisplayWriter,
   type DisplayData, type ModuleCache,
 } from '../lib/display';
 import { heatmap, historyChart, type Figure } from '../lib/plot';
@@ -275,6 +275,43 @@ describe('in a tslab kernel (real compiler and executor, fake ZeroMQ sockets)', 
     assert.deepEqual(shown.map((d) => d[PLOTLY_MIME]), [lossFigure(), gateFigure()]);
     assert.deepEqual(shown.map((d) => String(d['text/html']).includes('plotly.js v')), [true, false]);
     assert.deepEqual(shown.map((d) => d['text/plain']), [textFallback(lossFigure()), textFallback(gateFigure())]);
+  });
+});
+
+describe('liveTextLine', () => {
+  test('a live progress line: one display_data, then update_display_data of the same gru-progress- id, text only', () => {
+    const sent: { message: DisplayData; update: boolean }[] = [];
+    const line = liveTextLine((message, update) => void sent.push({ message, update }));
+    assert.ok(line);
+    line('batch 1/10');
+    line('batch 5/10');
+    line('batch 10/10');
+    assert.deepEqual(sent.map((s) => s.update), [false, true, true]);
+    const ids = new Set(sent.map((s) => s.message.transient.display_id));
+    assert.equal(ids.size, 1);
+    assert.ok([...ids][0]?.startsWith(LIVE_LINE_PREFIX));
+    assert.deepEqual(sent.map((s) => s.message.data), [{ 'text/plain': 'batch 1/10' }, { 'text/plain': 'batch 5/10' }, { 'text/plain': 'batch 10/10' }]);
+    const other = liveTextLine(() => undefined);
+    assert.ok(other);
+    assert.equal(liveTextLine(null), null, 'outside a kernel: null, so callers fall back to plain lines');
+  });
+
+  test('in a real tslab kernel: the cell publishes display_data then update_display_data with one display_id', { timeout: 120_000 }, () => {
+    const cell = [
+      'import { liveTextLine } from "./lib/display";',
+      'const line = liveTextLine()!;',
+      'line("epoch 1/2 batch 1/63"); line("epoch 1/2 batch 63/63");',
+    ].join('\n');
+    const child = spawnSync(process.execPath, ['-e', KERNEL_CHILD], {
+      cwd: ROOT, env: { ...process.env, CELL: cell }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 110_000,
+    });
+    assert.equal(child.status, 0, child.stderr);
+    const { messages } = JSON.parse(child.stdout) as { messages: WireMessage[] };
+    const shown = messages.filter((m) => m.msg_type.endsWith('display_data'));
+    assert.deepEqual(shown.map((m) => m.msg_type), ['display_data', 'update_display_data']);
+    const ids = shown.map((m) => (m.content.transient as { display_id?: string }).display_id);
+    assert.ok(ids[0]?.startsWith(LIVE_LINE_PREFIX) && ids[0] === ids[1], JSON.stringify(ids));
+    assert.deepEqual(shown.map((m) => m.content.data), [{ 'text/plain': 'epoch 1/2 batch 1/63' }, { 'text/plain': 'epoch 1/2 batch 63/63' }]);
   });
 });
 

@@ -23,7 +23,7 @@ import { readNpy } from '../lib/npy';
 import { loadRun } from '../lib/run-dir';
 import { resolveConfig } from '../lib/train-config';
 import { train } from '../lib/train';
-import { exportImdb } from '../scripts/export-imdb';
+import { exportImdb } from '../lib/imdb-export';
 
 const ARCHIVE = process.env.IMDB_ARCHIVE || path.resolve(ROOT, '..', 'shared', 'data', 'aclImdb_v1-labeled.tar.gz');
 const MAX_LEN = 60;

@@ -57,3 +57,15 @@ test('formatDuration: seconds, minutes and seconds, hours and minutes', () => {
   assert.equal(formatDuration(3725), '1h02m');
   assert.equal(formatDuration(NaN), '?');
 });
+
+test('statusWrite takes the status lines (a notebook line updated in place); kept lines still go to write', () => {
+  const lines: string[] = [];
+  const statuses: string[] = [];
+  const out = progressLine({ write: (l) => lines.push(l), statusWrite: (t) => statuses.push(t), intervalSeconds: 1000, immediate: true });
+  out.status('batch 1/3');
+  out.status('batch 2/3'); // within the interval: skipped
+  out.status('batch 3/3', true);
+  out.line('epoch 1/1 done');
+  assert.deepEqual(statuses, ['batch 1/3', 'batch 3/3']);
+  assert.deepEqual(lines, ['epoch 1/1 done']);
+});
