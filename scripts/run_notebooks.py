@@ -428,7 +428,7 @@ def previous_entries(out_dir: Path) -> list[dict]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("notebooks", nargs="*", help="notebooks to run (default: all in notebooks/)")
+    ap.add_argument("notebooks", nargs="*", help="notebooks to run (default: all in notebooks/, then notebooks/solutions/)")
     ap.add_argument("--profile", choices=PROFILES, help="sizes to run at (default: $GRU_PROFILE or full)")
     ap.add_argument("--html", metavar="DIR", help="write executed notebooks and HTML reports here")
     ap.add_argument("--self-contained", action="store_true",
@@ -449,7 +449,8 @@ def main() -> int:
     os.environ["GRU_PROFILE"] = profile  # the kernel inherits it
     timeout = args.timeout if args.timeout is not None else (1800 if profile == "ci" else -1)
 
-    paths = [Path(p).resolve() for p in args.notebooks] or sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
+    paths = [Path(p).resolve() for p in args.notebooks] or (
+        sorted(NOTEBOOKS.glob("[0-9]*.ipynb")) + sorted((NOTEBOOKS / "solutions").glob("[0-9]*.ipynb")))
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         print(f"no such notebook: {', '.join(missing)}", file=sys.stderr)

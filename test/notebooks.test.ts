@@ -15,7 +15,9 @@ import {
 const ROOT = path.resolve(__dirname, "..");
 const PYTHON = path.join(ROOT, ".venv", "bin", "python");
 const REPORTS = path.join(ROOT, "test-artifacts", "reports");
-const NOTEBOOKS = fs.readdirSync(path.join(ROOT, "notebooks")).filter((f) => /^\d.*\.ipynb$/.test(f)).sort();
+const notebooksIn = (dir: string) => fs.readdirSync(path.join(ROOT, dir)).filter((f) => /^\d.*\.ipynb$/.test(f)).sort();
+// The chapters, then their worked solutions (the runner's default order).
+const NOTEBOOKS = [...notebooksIn("notebooks"), ...notebooksIn(path.join("notebooks", "solutions"))];
 
 function runner(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(PYTHON, [path.join(ROOT, "scripts", "run_notebooks.py"), ...args], {
