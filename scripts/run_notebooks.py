@@ -326,8 +326,9 @@ def equations_in(nb: nbformat.NotebookNode) -> int:
 
 
 def link_reports(body: str) -> str:
-    """Links between notebooks (`href="99-glossary.ipynb#..."`) point at the reports beside this one."""
-    return re.sub(r'href="(\d[\w.-]*)\.ipynb(#[^"]*)?"', lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', body)
+    """Links between notebooks (`href="99-glossary.ipynb#..."`, `solutions/NN-x-solutions.ipynb`, and back up
+    `../NN-x.ipynb`) point at the reports, which all sit side by side in one folder."""
+    return re.sub(r'href="(?:solutions/|\.\./)?(\d[\w.-]*)\.ipynb(#[^"]*)?"', lambda m: f'href="{m.group(1)}.html{m.group(2) or ""}"', body)
 
 
 def share_plotly(nb: nbformat.NotebookNode, src: str) -> int:
