@@ -7,33 +7,19 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DOMParser, type Document, type Element } from '@xmldom/xmldom';
 import type { Browser } from 'playwright-core';
-import {
-  DIAGRAM_CLASS, diagramBundle, gruCellDiagram, math, recurrentCellsDiagram, showDiagram, type Diagram,
-} from '../lib/cell-diagrams';
+import { DIAGRAM_CLASS, diagramBundle, gruCellDiagram, recurrentCellsDiagram, showDiagram, type Diagram } from '../lib/cell-diagrams';
+import { SVG_NS, elements, parseStrict } from './svg-helpers';
 import { diagramProblems, launchChromium, observeDiagrams } from './browser';
 
 const ROOT = path.resolve(__dirname, '..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'diagrams');
-const SVG_NS = 'http://www.w3.org/2000/svg';
 
 const ALL: Diagram[] = [
   gruCellDiagram(1), gruCellDiagram(2), gruCellDiagram(3),
   gruCellDiagram(2, 'before'), gruCellDiagram(3, 'before'),
   recurrentCellsDiagram(),
 ];
-
-/** Parses XML strictly: any error or warning of the parser fails. */
-function parseStrict(xml: string): Document {
-  return new DOMParser({
-    onError: (level, message) => { throw new Error(`XML ${level}: ${message}`); },
-  }).parseFromString(xml, 'image/svg+xml');
-}
-
-function elements(doc: Document, tag: string): Element[] {
-  return Array.from(doc.getElementsByTagNameNS(SVG_NS, tag));
-}
 
 /** The visible text of every <text> element, e.g. "ht−1" for h_{t-1}. */
 function texts(d: Diagram): string[] {
@@ -124,21 +110,6 @@ describe('the GRU build-up uses the equations\' symbols, step by step', () => {
   test('bad arguments get a clear error', () => {
     assert.throws(() => gruCellDiagram(4 as 1), /step must be 1, 2 or 3, got 4/);
     assert.throws(() => gruCellDiagram(1, 'middle' as 'after'), /reset must be 'after' or 'before', got middle/);
-    assert.throws(() => math(0, 0, 'h_{t-1'), /unbalanced braces/);
-  });
-});
-
-describe('math text', () => {
-  test('subscripts and superscripts are smaller and return to the baseline', () => {
-    const xml = math(0, 0, 'b^{rec}_h + h_{t-1}');
-    const doc = parseStrict(`<svg xmlns="${SVG_NS}">${xml}</svg>`);
-    const spans = elements(doc, 'tspan');
-    const total = spans.reduce((sum, s) => sum + Number(s.getAttribute('dy') ?? 0), 0);
-    assert.ok(Math.abs(total) < 1e-9, `dy adds up to ${total}`);
-    const scripts = spans.filter((s) => s.getAttribute('font-size')).map((s) => s.textContent);
-    assert.deepEqual(scripts, ['rec', 'h', 't', '−1']);
-    assert.equal(spans.find((s) => s.textContent === 'rec')?.getAttribute('font-style'), null, 'names are upright');
-    assert.equal(spans.find((s) => s.textContent === 'b')?.getAttribute('font-style'), 'italic', 'variables are italic');
   });
 });
 
