@@ -1,10 +1,11 @@
 /**
  * Trains SimpleRNN, GRU and LSTM (tf.layers) and the course's GRU on the same IMDB budget, times a
- * training batch of each, and prints the comparison of notebook 05 (see --help).
+ * training batch of each, then the course's GRU with its reset gate held open (r = 1) and with its update
+ * gate held at "always write" (z = 0) over GATE_SEEDS, and prints the comparison of notebook 05 (see --help).
  *
  *   node --import tsx scripts/compare.ts --profile full
  *
- * Runs are kept in runs/compare-<profile>/<layer> and resumed (a completed one is loaded, not retrained);
+ * Runs are kept in runs/compare-<profile>/<layer> (gate variants: <variant>[-seed<N>]) and resumed (a completed one is loaded, not retrained);
  * the printed figures are also written to runs/compare-<profile>/summary.json.
  * Exit codes: 0 done, 1 failed, 2 bad options, 130 stopped by Ctrl-C.
  */
@@ -25,7 +26,7 @@ const budgets = PROFILE_NAMES.map((p) => {
 
 const SPEC: CliSpec = {
   name: 'compare',
-  summary: 'Compare SimpleRNN, GRU and LSTM on IMDB with the same embedding, sizes, data and epochs.',
+  summary: 'Compare SimpleRNN, GRU and LSTM on IMDB with the same embedding, sizes, data and epochs; then what each GRU gate buys.',
   usage: 'node --import tsx scripts/compare.ts [--profile ci|full] [--rounds N] [--archive PATH] [--quiet]',
   options: {
     profile: { type: 'string', value: 'ci|full', help: ['the budget (default: $GRU_PROFILE, else full):', ...budgets].join('\n') },
@@ -64,14 +65,23 @@ runCli(SPEC, async ({ values, signal }) => {
       rounds, onRound: (r, n) => say(`  round ${r}/${n}`),
     })));
   }
+  const gateSeeds = compare.GATE_SEEDS[profile];
+  say(`what each gate buys: ${compare.GATE_VARIANTS.map((v) => v.label).join(', ')}; seeds ${gateSeeds.join(', ')} (SimpleRNN: ${gateSeeds[0]})`);
+  const gateRuns = await compare.trainGateVariants(profile, data, {
+    signal,
+    onProgress: compare.gatePrinter({ write: say, ...(values.quiet ? { intervalSeconds: Infinity } : {}) }),
+  });
+  if (gateRuns.some((r) => r.outcome === 'stopped')) return STOPPED_EXIT;
   const table = compare.comparisonFrame(runs, timings);
   const claims = compare.claimFrame(compare.checkClaims(runs, timings));
   process.stdout.write(`${table.toString()}\n${claims.toString()}\n`);
+  const gateEffects = compare.gateEffects(gateRuns);
+  process.stdout.write(`${compare.gateRunFrame(gateRuns).toString()}\n${compare.gateEffectFrame(gateEffects).toString()}\n`);
   for (const t of timings) {
     process.stdout.write(`maxLen ${t.maxLen} ${t.rnn.padEnd(9)} train ${t.trainMs.toFixed(1)} ms/batch, predict ${t.predictMs.toFixed(1)} ms, ${t.kernelsPerTrainStep} TF calls/step\n`);
   }
   const out = path.join(path.dirname(runs[0].runDir), 'summary.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  await writeFileAtomic(out, JSON.stringify({ profile, measuredAt: new Date().toISOString(), environment: environmentReport(), runs, timings }, null, 1));
+  await writeFileAtomic(out, JSON.stringify({ profile, measuredAt: new Date().toISOString(), environment: environmentReport(), runs, timings, gateRuns, gateEffects }, null, 1));
   process.stdout.write(`written: ${out}\n`);
 });
