@@ -180,6 +180,7 @@ test('npm run compare: --help, and bad options exit 2 with what was wrong', () =
   const help = run('--help');
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout, /full: 5000 training \/ 5000 test reviews, maxLen 200, 4 epochs/);
+  assert.match(help.stdout, /--gates-only +only what each gate buys/);
   const profile = run('--profile', 'fast');
   assert.equal(profile.status, 2);
   assert.match(profile.stderr, /compare: --profile="fast" is not a profile: use "full" \(the reference run\) or "ci"/);
