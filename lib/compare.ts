@@ -335,7 +335,7 @@ export const GATE_VARIANTS: readonly GateVariant[] = [
   { id: 'kerasGru', label: 'GRU', rnn: 'kerasGru', meaning: 'both gates learned (the course GRU)' },
   { id: 'kerasGru-reset1', label: 'GRU, r = 1', rnn: 'kerasGru', fixedGates: { reset: 1 }, meaning: 'no resetting: the candidate always sees all of h_{t-1}' },
   { id: 'kerasGru-update0', label: 'GRU, z = 0', rnn: 'kerasGru', fixedGates: { update: 0 }, meaning: 'always write: h_t = candidate, nothing kept by z' },
-  { id: 'simpleRnn', label: 'SimpleRNN', rnn: 'simpleRnn', meaning: 'no gates (tf.layers.simpleRNN)' },
+  { id: 'simpleRnn', label: 'SimpleRNN', rnn: 'simpleRnn', meaning: 'no gates: tf.layers.simpleRNN' },
 ];
 
 /**
