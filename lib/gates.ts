@@ -7,7 +7,8 @@
  * as the model does (so the state the first real token meets is the state after the pads, not 0),
  * with KerasGRU.gates (plain ops, no dropout), and keeps only the real tokens:
  *
- *   z[t] = mean_j z_{t,j}          r[t] = mean_j r_{t,j}          (over the U units)
+ *   z[t] = mean_j z_{t,j}          r[t] = mean_j r_{t,j}          (over the n units)
+ *   rMin[t] = min_j r_{t,j}        rLow[t] = share of units j with r_{t,j} < lowReset (default 0.1)
  *   change[t] = mean_j |h_{t,j} - h_{t-1,j}|                       (mean absolute change, in [0, 2])
  *   logit[t] = h_t w + b,  prediction[t] = sigmoid(logit[t])      (the Dense head on h_t)
  *
@@ -31,6 +32,10 @@ export interface GateTrace {
   z: number[];
   /** Mean over units of the reset gate r_t. */
   r: number[];
+  /** Smallest r_{t,j} over the units: how far the most-reset unit shut its gate. */
+  rMin: number[];
+  /** Share of the units with r_{t,j} below the read-out's lowReset (default 0.1): units that nearly reset. */
+  rLow: number[];
   /** Mean over units of |h_t - h_{t-1}|. */
   change: number[];
   /** h_t w + b: the log-odds of "positive" the Dense head reads from h_t. */
@@ -81,7 +86,10 @@ function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
 
-function readBatch(p: Parts, rows: readonly ArrayLike<number>[], time: number): GateTrace[] {
+/** Below this, a unit's reset gate counts as nearly shut (GateTrace.rLow). */
+export const LOW_RESET = 0.1;
+
+function readBatch(p: Parts, rows: readonly ArrayLike<number>[], time: number, lowReset: number): GateTrace[] {
   const n = rows.length;
   const flat = new Int32Array(n * time);
   rows.forEach((row, i) => flat.set(Array.from(row), i * time));
@@ -91,9 +99,9 @@ function readBatch(p: Parts, rows: readonly ArrayLike<number>[], time: number): 
     const units = h.shape[2];
     const hPrev = tf.concat([tf.zeros([n, 1, units]), h.slice([0, 0, 0], [n, time - 1, units])], 1);
     const logits = h.reshape([n * time, units]).matMul(p.kernel).add(p.bias).reshape([n, time]);
-    return [z.mean(2), r.mean(2), h.sub(hPrev).abs().mean(2), logits, hPrev.abs().mean(2)];
+    return [z.mean(2), r.mean(2), h.sub(hPrev).abs().mean(2), logits, hPrev.abs().mean(2), r.min(2), r.less(lowReset).cast('float32').mean(2)];
   });
-  const [zs, rs, changes, logits, sizes] = outs.map((t) => t.dataSync() as Float32Array);
+  const [zs, rs, changes, logits, sizes, rMins, rLows] = outs.map((t) => t.dataSync() as Float32Array);
   tf.dispose(outs);
   const biasOnly = p.bias.dataSync()[0]; // the logit of h_0 = 0
   return rows.map((row, i) => {
@@ -107,6 +115,8 @@ function readBatch(p: Parts, rows: readonly ArrayLike<number>[], time: number): 
       positions,
       z: at(zs),
       r: at(rs),
+      rMin: at(rMins),
+      rLow: at(rLows),
       change: at(changes),
       logit,
       prediction: logit.map(sigmoid),
@@ -115,14 +125,16 @@ function readBatch(p: Parts, rows: readonly ArrayLike<number>[], time: number): 
   });
 }
 
-/** Per real token of each row of ids: mean z_t, mean r_t, mean |h_t - h_{t-1}| and sigmoid(h_t w + b); pads dropped. */
-export function readGates(model: tf.LayersModel, rows: readonly ArrayLike<number>[], options: { batchSize?: number } = {}): GateTrace[] {
+/** Per real token of each row of ids: mean z_t, mean and smallest r_t (and the share of units below lowReset), mean |h_t - h_{t-1}| and sigmoid(h_t w + b); pads dropped. */
+export function readGates(model: tf.LayersModel, rows: readonly ArrayLike<number>[], options: { batchSize?: number; lowReset?: number } = {}): GateTrace[] {
   const p = partsOf(model);
   const time = checkRows(rows, p.numWords);
   const batchSize = options.batchSize ?? 64;
   if (!Number.isInteger(batchSize) || batchSize < 1) fail(`batchSize must be a positive integer, got ${batchSize}`);
+  const lowReset = options.lowReset ?? LOW_RESET;
+  if (!(lowReset > 0 && lowReset < 1)) fail(`lowReset must be in (0, 1), got ${lowReset}`);
   const traces: GateTrace[] = [];
-  for (let start = 0; start < rows.length; start += batchSize) traces.push(...readBatch(p, rows.slice(start, start + batchSize), time));
+  for (let start = 0; start < rows.length; start += batchSize) traces.push(...readBatch(p, rows.slice(start, start + batchSize), time, lowReset));
   return traces;
 }
 
@@ -201,7 +213,7 @@ export function pickExamples(traces: readonly GateTrace[], labels: ArrayLike<num
 }
 
 /**
- * One row per token of the traces: review, position, id, word, z, r, change, prediction, push (the token's change of
+ * One row per token of the traces: review, position, id, word, z, r, rMin, rLow, change, prediction, push (the token's change of
  * the log-odds, logit[t] - logit[t-1], which is (h_t - h_{t-1}) w), and label when labels are given.
  */
 export function tokenFrame(traces: readonly GateTrace[], idToWord: readonly string[], labels?: ArrayLike<number>): pl.DataFrame {
@@ -215,6 +227,8 @@ export function tokenFrame(traces: readonly GateTrace[], idToWord: readonly stri
     pl.Series('word', ids.map((id) => idToWord[id] ?? `[?${id}]`)),
     pl.Series('z', col((t) => t.z)),
     pl.Series('r', col((t) => t.r)),
+    pl.Series('rMin', col((t) => t.rMin)),
+    pl.Series('rLow', col((t) => t.rLow)),
     pl.Series('change', col((t) => t.change)),
     pl.Series('prediction', col((t) => t.prediction)),
     pl.Series('push', col((t) => t.logit.map((v, k) => v - (k === 0 ? t.before.logit : t.logit[k - 1])))),
@@ -224,13 +238,13 @@ export function tokenFrame(traces: readonly GateTrace[], idToWord: readonly stri
 }
 
 /**
- * Per word of a tokenFrame: count, mean change, mean z, mean r, mean push (and the share of its occurrences in
+ * Per word of a tokenFrame: count, mean change, mean z, mean r, mean push, mean rLow (and the share of its occurrences in
  * positive reviews when the frame has labels); words seen at least minCount times, largest mean change first.
  */
 export function wordStats(tokens: pl.DataFrame, options: { minCount?: number } = {}): pl.DataFrame {
   const minCount = options.minCount ?? 1;
   if (!Number.isInteger(minCount) || minCount < 1) fail(`minCount must be a positive integer, got ${minCount}`);
-  const means = (['change', 'z', 'r', 'push'] as const).map((c) => pl.col(c).mean().alias(`mean${c[0].toUpperCase()}${c.slice(1)}`));
+  const means = (['change', 'z', 'r', 'push', 'rLow'] as const).map((c) => pl.col(c).mean().alias(`mean${c[0].toUpperCase()}${c.slice(1)}`));
   if (tokens.columns.includes('label')) means.push(pl.col('label').mean().alias('positiveShare'));
   return tokens
     .groupBy(['id', 'word'])

@@ -21,7 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs-node';
 import { FLOAT, Graph, compileGraph, graphOps, type CompiledGraph, type GraphOps, type Ref } from './graph-def';
-import type { DropoutMasks, GruWeights } from './gru';
+import type { DropoutMasks, FixedGates, GruWeights } from './gru';
 
 /** What fixes a chunk graph's structure (the batch size is left open). */
 export type ChunkSpec = {
@@ -32,6 +32,9 @@ export type ChunkSpec = {
   inputDropout: boolean; // per-gate masks on x_t
   recurrentDropout: boolean; // per-gate masks on h_{t-1}
   sequences: boolean; // backward: does every h_t receive a gradient (returnSequences), or only h_T?
+  // Gates held at 0 or 1 (lib/gru.ts, normalized); absent for the GRU of the equations, whose graphs
+  // (and cache keys) are then exactly those written before the option existed.
+  fixedGates?: FixedGates;
 };
 
 // What the forward pass saves for the backward one, each [K, batch, units]:
@@ -124,12 +127,19 @@ function addForward(g: Graph, o: GraphOps, spec: ChunkSpec, { x, w, inputMasks, 
     return o.split(o.matMul(h, w.Uzr), 1, 2);
   };
 
+  // A held gate is a constant [B, u] tensor, saved like a computed one: the backward pass multiplies its
+  // gradient by g (1 - g) (SigmoidGrad), which is 0 for g = 0 or 1, so its weights get none (test/gru.test.ts).
+  const held = (value: 0 | 1 | undefined): Ref | null =>
+    value === undefined ? null : g.op(value === 1 ? 'OnesLike' : 'ZerosLike', [h0]);
+  const heldZ = held(spec.fixedGates?.update);
+  const heldR = held(spec.fixedGates?.reset);
+
   const saved: Record<SavedName, Ref[]> = { H: [], Z: [], R: [], C: [], N: [] };
   let h = h0;
   for (let t = 0; t < K; t++) {
     const [hUz, hUr, n] = recurrentTerms(h);
-    const z = o.sigmoid(o.add(xz[t], hUz));
-    const r = o.sigmoid(o.add(xr[t], hUr));
+    const z = heldZ ?? o.sigmoid(o.add(xz[t], hUz));
+    const r = heldR ?? o.sigmoid(o.add(xr[t], hUr));
     let candidate: Ref;
     if (resetAfter) {
       saved.N.push(n);
@@ -281,8 +291,8 @@ function recordingGradients(): boolean {
   return state.gradientDepth > 0 && state.kernelDepth === 0;
 }
 
-/** How fastGru runs: the GRU variant, what it returns, and the dropout masks of this call. */
-export type FastGruOptions = { resetAfter: boolean; returnSequences: boolean; masks: DropoutMasks };
+/** How fastGru runs: the GRU variant, what it returns, the dropout masks of this call, and the held gates (normalized, see lib/gru.ts). */
+export type FastGruOptions = { resetAfter: boolean; returnSequences: boolean; masks: DropoutMasks; fixedGates?: FixedGates };
 
 /**
  * The whole GRU over x [batch, time, inputDim] as one differentiable op, run as native graphs:
@@ -291,7 +301,7 @@ export type FastGruOptions = { resetAfter: boolean; returnSequences: boolean; ma
  */
 export function fastGru(x: tf.Tensor3D, weights: GruWeights, h0: tf.Tensor2D, options: FastGruOptions): tf.Tensor {
   const [, time, inputDim] = x.shape;
-  const { resetAfter, returnSequences, masks } = options;
+  const { resetAfter, returnSequences, masks, fixedGates } = options;
   const spec = (steps: number): ChunkSpec => ({
     steps,
     units: weights.recurrentKernel.shape[0],
@@ -300,6 +310,7 @@ export function fastGru(x: tf.Tensor3D, weights: GruWeights, h0: tf.Tensor2D, op
     inputDropout: masks.input !== null,
     recurrentDropout: masks.recurrent !== null,
     sequences: returnSequences,
+    ...(fixedGates ? { fixedGates } : {}),
   });
   const lengths = chunkLengths(time);
   const maskFeeds: Record<string, tf.Tensor> = {};

@@ -14,6 +14,12 @@
 //
 // With resetAfter = true, z and r use b_in + b_rec, as Keras does.
 //
+// A gate may be held at a constant (fixedGates, not a Keras option; the course uses it to measure
+// what each gate buys, notebook 05): reset 1 holds r_t = 1 (the candidate always sees all of h_{t-1}),
+// reset 0 holds r_t = 0; update 0 holds z_t = 0 ("always write": h_t = candidate_t), update 1 holds
+// z_t = 1 (h_t = h_{t-1}). The held gate's weights (its blocks of W, U and b) then do not reach the
+// output and get zero gradient; they stay in the layout, so weights still move 1:1 to Keras.
+//
 // Two implementations of the same equations:
 //   - gruStep / gruSequence / KerasGRU.gates() (here): plain tfjs ops, one step after another,
 //     readable, differentiated by tfjs's autodiff;
@@ -50,6 +56,33 @@ export type GruSequenceResult = {
   r: tf.Tensor3D;
   candidate: tf.Tensor3D;
 };
+
+/** Gates held at a constant (see the top of this file); an absent gate is computed as usual. */
+export type FixedGates = { update?: 0 | 1; reset?: 0 | 1 };
+
+/**
+ * The fixed gates in canonical form (keys in the order update, reset; absent ones left out), or null when no
+ * gate is held. Throws a clear error for anything but { update?: 0 | 1, reset?: 0 | 1 }.
+ */
+export function normalizeFixedGates(value: unknown): FixedGates | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    fail(`fixedGates must be an object like { reset: 1 } or { update: 0 }, got ${JSON.stringify(value)}`);
+  }
+  const given = value as Record<string, unknown>;
+  const unknown = Object.keys(given).filter((k) => k !== 'update' && k !== 'reset');
+  if (unknown.length > 0) fail(`fixedGates knows the gates "update" and "reset", not ${unknown.map((k) => JSON.stringify(k)).join(', ')}`);
+  const out: FixedGates = {};
+  for (const gate of ['update', 'reset'] as const) {
+    const v = given[gate];
+    if (v === undefined) continue;
+    // Only 0 and 1: there sigmoid'(a) = g (1 - g) = 0, the derivative of a held gate, so the
+    // hand-written backward pass of lib/gru-graphs.ts needs no special case (and a half-open gate teaches nothing).
+    if (v !== 0 && v !== 1) fail(`fixedGates.${gate} must be 0 or 1 (a gate held shut or open), got ${JSON.stringify(v)}`);
+    out[gate] = v;
+  }
+  return Object.keys(out).length > 0 ? out : null;
+}
 
 /** One tensor per gate block, in the order z, r, h. */
 export type PerGate<T> = [T, T, T];
@@ -119,6 +152,12 @@ function inputSideBias(bias: tf.Tensor, resetAfter: boolean): tf.Tensor1D {
   return inputBias.add(tf.concat([bz, br, tf.zerosLike(bh)]));
 }
 
+// The gate's value: held at a constant, or sigmoid(pre-activation).
+function gateValue(preActivation: tf.Tensor2D, held: 0 | 1 | undefined): tf.Tensor2D {
+  if (held === undefined) return tf.sigmoid(preActivation);
+  return (held === 1 ? tf.onesLike(preActivation) : tf.zerosLike(preActivation)) as tf.Tensor2D;
+}
+
 function cellParams(weights: GruWeights, resetAfter: boolean): CellParams {
   const u = weights.recurrentKernel;
   const units = unitsOf(weights);
@@ -143,12 +182,12 @@ function projectInputs(x: tf.Tensor3D, kernel: tf.Tensor2D, bias: tf.Tensor1D): 
 }
 
 // One GRU step, given the input side xw_t = x_t W + b already computed (blocks z | r | h).
-function gruCell(xw: tf.Tensor2D, hPrev: tf.Tensor2D, cell: CellParams): GruStepResult {
+function gruCell(xw: tf.Tensor2D, hPrev: tf.Tensor2D, cell: CellParams, fixed: FixedGates = {}): GruStepResult {
   const [xz, xr, xh] = tf.split(xw, 3, 1);
   // h_{t-1} U for the blocks that do not depend on r, in one fused matmul
   const [hUz, hUr, hUh] = tf.split(tf.matMul(hPrev, cell.fusedKernel), cell.resetAfter ? 3 : 2, 1);
-  const z = tf.sigmoid(xz.add(hUz));
-  const r = tf.sigmoid(xr.add(hUr));
+  const z = gateValue(xz.add(hUz), fixed.update);
+  const r = gateValue(xr.add(hUr), fixed.reset);
   const candidate = cell.resetAfter
     ? tf.tanh(xh.add(r.mul(hUh.add(cell.candidateBias))))
     : tf.tanh(xh.add(tf.matMul(r.mul(hPrev), cell.perGateKernels[2])));
@@ -157,11 +196,11 @@ function gruCell(xw: tf.Tensor2D, hPrev: tf.Tensor2D, cell: CellParams): GruStep
 }
 
 // Loops the cell over time.
-function unroll(xw: tf.Tensor3D, h0: tf.Tensor2D, cell: CellParams): GruStepResult[] {
+function unroll(xw: tf.Tensor3D, h0: tf.Tensor2D, cell: CellParams, fixed: FixedGates): GruStepResult[] {
   const steps: GruStepResult[] = [];
   let h = h0;
   for (const xwT of tf.unstack(xw, 1) as tf.Tensor2D[]) {
-    const step = gruCell(xwT, h, cell);
+    const step = gruCell(xwT, h, cell, fixed);
     steps.push(step);
     h = step.h;
   }
@@ -176,18 +215,19 @@ function stackOverTime(steps: GruStepResult[]): GruSequenceResult {
 // ---------------------------------------------------------------------------
 // Public functions
 
-/** One GRU step by hand: x [batch, inputDim], hPrev [batch, units] -> z, r, candidate, h. */
+/** One GRU step by hand: x [batch, inputDim], hPrev [batch, units] -> z, r, candidate, h (fixedGates: gates held, see the top). */
 export function gruStep(
   x: tf.Tensor2D,
   hPrev: tf.Tensor2D,
   weights: GruWeights,
-  options: { resetAfter?: boolean } = {},
+  options: { resetAfter?: boolean; fixedGates?: FixedGates } = {},
 ): GruStepResult {
   const resetAfter = options.resetAfter ?? true;
+  const fixed = normalizeFixedGates(options.fixedGates) ?? {};
   return tf.tidy(() => {
     checkWeights(weights, x.shape[1], resetAfter);
     const xw = tf.add(tf.matMul(x, weights.kernel), inputSideBias(weights.bias, resetAfter)) as tf.Tensor2D;
-    return gruCell(xw, hPrev, cellParams(weights, resetAfter));
+    return gruCell(xw, hPrev, cellParams(weights, resetAfter), fixed);
   });
 }
 
@@ -195,14 +235,15 @@ export function gruStep(
 export function gruSequence(
   x: tf.Tensor3D,
   weights: { kernel: tf.Tensor2D; recurrentKernel: tf.Tensor2D; bias: tf.Tensor },
-  options?: { resetAfter?: boolean; initialState?: tf.Tensor2D },
+  options?: { resetAfter?: boolean; initialState?: tf.Tensor2D; fixedGates?: FixedGates },
 ): { h: tf.Tensor3D; z: tf.Tensor3D; r: tf.Tensor3D; candidate: tf.Tensor3D } {
   const resetAfter = options?.resetAfter ?? true;
+  const fixed = normalizeFixedGates(options?.fixedGates) ?? {};
   return tf.tidy(() => {
     const [batch] = checkInputs(x, weights, resetAfter, options?.initialState);
     const h0 = options?.initialState ?? tf.zeros([batch, unitsOf(weights)]);
     const xw = projectInputs(x, weights.kernel, inputSideBias(weights.bias, resetAfter));
-    return stackOverTime(unroll(xw, h0 as tf.Tensor2D, cellParams(weights, resetAfter)));
+    return stackOverTime(unroll(xw, h0 as tf.Tensor2D, cellParams(weights, resetAfter), fixed));
   });
 }
 
@@ -226,6 +267,7 @@ export interface KerasGRUArgs extends LayerArgs {
   recurrentDropout?: number; // fraction of h_{t-1} dropped, default 0
   returnSequences?: boolean; // default false: return only the last h
   seed?: number | null; // seed for the dropout masks
+  fixedGates?: FixedGates; // not in Keras: gates held at 0 or 1 (see the top of this file), default none
   kernelInitializer?: Initializer; // default glorot_uniform (unseeded); lib/initializers.ts has the seeded set
   recurrentInitializer?: Initializer; // default orthogonal
   biasInitializer?: Initializer; // default zeros
@@ -259,6 +301,8 @@ export class KerasGRU extends tf.layers.Layer {
   readonly recurrentDropout: number;
   readonly returnSequences: boolean;
   readonly seed: number | null;
+  /** The gates held at a constant, or null (the GRU of the equations). */
+  readonly fixedGates: FixedGates | null;
 
   private readonly kernelInitializer: Initializer;
   private readonly recurrentInitializer: Initializer;
@@ -277,6 +321,7 @@ export class KerasGRU extends tf.layers.Layer {
     this.recurrentDropout = clampRate(args.recurrentDropout);
     this.returnSequences = args.returnSequences ?? false;
     this.seed = args.seed ?? null;
+    this.fixedGates = normalizeFixedGates(args.fixedGates);
     this.kernelInitializer = args.kernelInitializer ?? tf.initializers.glorotUniform({});
     this.recurrentInitializer = args.recurrentInitializer ?? tf.initializers.orthogonal({});
     this.biasInitializer = args.biasInitializer ?? tf.initializers.zeros();
@@ -307,7 +352,9 @@ export class KerasGRU extends tf.layers.Layer {
       const [batch] = checkInputs(x, weights, this.resetAfter, initialState);
       const masks = kwargs.training === true ? this.drawMasks(batch, x.shape[2]) : NO_DROPOUT;
       const h0 = initialState ?? (tf.zeros([batch, this.units]) as tf.Tensor2D);
-      return fastGru(x, weights, h0, { resetAfter: this.resetAfter, returnSequences: this.returnSequences, masks });
+      return fastGru(x, weights, h0, {
+        resetAfter: this.resetAfter, returnSequences: this.returnSequences, masks, ...(this.fixedGates ? { fixedGates: this.fixedGates } : {}),
+      });
     });
   }
 
@@ -325,7 +372,7 @@ export class KerasGRU extends tf.layers.Layer {
 
   /** Reads out z_t, r_t, candidate_t and h_t for x [batch, time, inputDim] (inference: no dropout). */
   gates(x: tf.Tensor3D, initialState?: tf.Tensor2D): GruSequenceResult {
-    return gruSequence(x, this.gruWeights(), { resetAfter: this.resetAfter, initialState });
+    return gruSequence(x, this.gruWeights(), { resetAfter: this.resetAfter, initialState, fixedGates: this.fixedGates ?? undefined });
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -337,6 +384,8 @@ export class KerasGRU extends tf.layers.Layer {
       recurrentDropout: this.recurrentDropout,
       returnSequences: this.returnSequences,
       seed: this.seed,
+      // only when a gate is held, so the saved config of the GRU of the equations stays as it was
+      ...(this.fixedGates ? { fixedGates: { ...this.fixedGates } } : {}),
     };
   }
 

@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-node';
 import pl from 'nodejs-polars';
-import { kerasGru } from './gru';
+import { kerasGru, normalizeFixedGates, type FixedGates } from './gru';
 import { initSeed, kerasRecurrentInitializers, muteOrthogonalWarning, withoutOrthogonalWarning } from './initializers';
 import { deriveSeed } from './prng';
 import { RNN_KINDS, type RnnKind } from './recurrent-layers';
@@ -28,6 +28,11 @@ export interface ModelConfig {
   rnn: RnnKind;
   /** null: unseeded (TensorFlow.js draws from Math.random). */
   seed: number | null;
+  /**
+   * Gates of the course's GRU held at 0 or 1 (lib/gru.ts; rnn 'kerasGru' only), e.g. { reset: 1 }. Absent (not
+   * undefined-valued) in every other configuration, so their JSON, and the run names hashed from it, stay as they were.
+   */
+  fixedGates?: FixedGates;
 }
 
 /** The reference configuration (the Keras program the course reproduces). */
@@ -119,6 +124,17 @@ tf.serialization.registerClass(TfGRU);
 // ---------------------------------------------------------------------------
 // Building
 
+/** What is wrong with `fixedGates` of a config, as sentences (empty when it is absent or valid). */
+export function fixedGatesProblems(c: Pick<ModelConfig, 'rnn' | 'fixedGates'>): string[] {
+  if (c.fixedGates === undefined) return [];
+  try {
+    normalizeFixedGates(c.fixedGates);
+  } catch (err) {
+    return [(err as Error).message];
+  }
+  return c.rnn === 'kerasGru' ? [] : [`fixedGates needs rnn "kerasGru" (the course's GRU), not ${JSON.stringify(c.rnn)}`];
+}
+
 function checkConfig(c: ModelConfig): void {
   const positiveInts: (keyof ModelConfig)[] = ['numWords', 'maxLen', 'embeddingDim', 'units'];
   for (const key of positiveInts) {
@@ -132,6 +148,8 @@ function checkConfig(c: ModelConfig): void {
   if (c.seed !== null && !(Number.isInteger(c.seed) && c.seed >= 0 && c.seed <= 0xffffffff)) {
     throw new Error(`model: seed must be an integer in 0..2^32-1 or null, got ${c.seed}`);
   }
+  const gateProblems = fixedGatesProblems(c);
+  if (gateProblems.length > 0) throw new Error(`model: ${gateProblems.join('; ')}`);
 }
 
 function recurrentLayer(config: ModelConfig): tf.layers.Layer {
@@ -144,7 +162,10 @@ function recurrentLayer(config: ModelConfig): tf.layers.Layer {
   const initializers = kerasRecurrentInitializers(config.seed);
   switch (config.rnn) {
     case 'kerasGru':
-      return kerasGru({ ...common, ...initializers, resetAfter: true, seed: config.seed === null ? null : deriveSeed(config.seed, 'dropout') });
+      return kerasGru({
+        ...common, ...initializers, resetAfter: true, seed: config.seed === null ? null : deriveSeed(config.seed, 'dropout'),
+        ...(config.fixedGates ? { fixedGates: config.fixedGates } : {}),
+      });
     case 'tfGru':
       // tf.layers.gru only does resetAfter=false (it throws on true); the rest follows Keras's defaults (tfjs's differ),
       // and TfGRU fixes its recurrent dropout (see above).

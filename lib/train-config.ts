@@ -11,7 +11,7 @@
 import * as path from 'node:path';
 import { currentProfile, isProfile, type Profile } from './env';
 import { DEFAULT_SEED } from './imdb';
-import { REFERENCE_MODEL, type ModelConfig } from './model';
+import { REFERENCE_MODEL, fixedGatesProblems, type ModelConfig } from './model';
 import { RUNS_DIR } from './paths';
 import { RNN_KINDS, type RnnKind } from './recurrent-layers';
 
@@ -158,6 +158,7 @@ export function configProblems(c: TrainConfig): string[] {
     if (!(c[key] >= 0 && c[key] < 1)) problems.push(`${key} must be in [0, 1), got ${c[key]}`);
   }
   if (!RNN_KINDS.includes(c.rnn)) problems.push(`rnn must be one of ${RNN_KINDS.join(', ')}, got ${JSON.stringify(c.rnn)}`);
+  problems.push(...fixedGatesProblems(c));
   if (!isProfile(c.profile)) problems.push(`profile must be "full" or "ci", got ${JSON.stringify(c.profile)}`);
   return problems;
 }

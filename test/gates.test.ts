@@ -54,7 +54,7 @@ describe('readGates on a small model', () => {
       const [w, b] = model.layers[2].getWeights();
       const h = g.h.arraySync()[0];
       const logits = tf.matMul(g.h.squeeze([0]) as tf.Tensor2D, w as tf.Tensor2D).add(b).dataSync();
-      return { h, z: g.z.arraySync()[0], r: g.r.arraySync()[0], logit: Array.from(logits), p: Array.from(logits, sigmoid) };
+      return { h, z: g.z.arraySync()[0], r: g.r.arraySync()[0] as number[][], logit: Array.from(logits), p: Array.from(logits, sigmoid) };
     });
   }
 
@@ -73,12 +73,14 @@ describe('readGates on a small model', () => {
       const kept = row.map((id, p) => [id, p]).filter(([id]) => id !== 0);
       assert.deepEqual(t.ids, kept.map(([id]) => id));
       assert.deepEqual(t.positions, kept.map(([, p]) => p));
-      for (const key of ['z', 'r', 'change', 'prediction'] as const) assert.equal(t[key].length, kept.length, key);
+      for (const key of ['z', 'r', 'rMin', 'rLow', 'change', 'prediction'] as const) assert.equal(t[key].length, kept.length, key);
     });
   });
 
   test('z, r, the state change and the prediction equal what gates().h, z, r give, position by position', () => {
     const traces = readGates(model, ROWS);
+    const half = readGates(model, ROWS, { lowReset: 0.5 });
+    assert.ok(half.some((t) => t.rLow.some((v) => v > 0 && v < 1)), 'a threshold of 0.5 splits the units somewhere');
     const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
     ROWS.forEach((row, i) => {
       const ref = reference(row);
@@ -87,6 +89,10 @@ describe('readGates on a small model', () => {
         nearly(traces[i].change[k], mean(ref.h[p].map((v, j) => Math.abs(v - hPrev[j]))), 1e-6, `row ${i} change at ${p}`);
         nearly(traces[i].z[k], mean(ref.z[p]), 1e-6, `row ${i} z at ${p}`);
         nearly(traces[i].r[k], mean(ref.r[p]), 1e-6, `row ${i} r at ${p}`);
+        nearly(traces[i].rMin[k], Math.min(...ref.r[p]), 1e-6, `row ${i} smallest r at ${p}`);
+        nearly(traces[i].rLow[k], ref.r[p].filter((v) => v < 0.1).length / 3, 1e-7, `row ${i} share of r below 0.1 at ${p}`);
+        // another threshold, for the share: 0.5 splits these units
+        nearly(half[i].rLow[k], ref.r[p].filter((v) => v < 0.5).length / 3, 1e-7, `row ${i} share of r below 0.5 at ${p}`);
         nearly(traces[i].logit[k], ref.logit[p], 1e-5, `row ${i} logit at ${p}`);
         nearly(traces[i].prediction[k], ref.p[p], 1e-6, `row ${i} prediction at ${p}`);
       });
@@ -118,6 +124,7 @@ describe('readGates on a small model', () => {
     assert.throws(() => readGates(model, [[1, 2.5]]), /id 2\.5 is not in/);
     assert.throws(() => readGates(model, [ROWS[0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]), /row 1 holds only padding/);
     assert.throws(() => readGates(model, ROWS, { batchSize: 0 }), /batchSize must be a positive integer/);
+    assert.throws(() => readGates(model, ROWS, { lowReset: 1 }), /lowReset must be in \(0, 1\), got 1/);
     const lstm = buildModel({ numWords: NUM_WORDS, maxLen: MAX_LEN, embeddingDim: 4, units: 3, seed: 7, rnn: 'lstm' });
     assert.throws(() => readGates(lstm, ROWS), /recurrent layer lstm is a LSTM, not a KerasGRU/);
     lstm.dispose();
@@ -153,6 +160,8 @@ function trace(n: number, prediction: number[]): GateTrace {
     positions: Array.from({ length: n }, (_, k) => k),
     z: Array(n).fill(0.5),
     r: Array(n).fill(0.5),
+    rMin: Array(n).fill(0.4),
+    rLow: Array(n).fill(0),
     change: Array(n).fill(0.1),
     logit: p.map(logit),
     prediction: p,
@@ -205,19 +214,19 @@ describe('pickExamples', () => {
 describe('tokenFrame and wordStats', () => {
   const words = ['[PAD]', '[START]', '[OOV]', '[UNUSED]', 'good', 'bad', 'the'];
   const a: GateTrace = {
-    ids: [1, 6, 4, 6], positions: [2, 3, 4, 5], z: [0.9, 0.8, 0.2, 0.7], r: [0.5, 0.5, 0.5, 0.5],
+    ids: [1, 6, 4, 6], positions: [2, 3, 4, 5], z: [0.9, 0.8, 0.2, 0.7], r: [0.5, 0.5, 0.5, 0.5], rMin: [0.1, 0.2, 0.05, 0.3], rLow: [0, 0, 0.5, 0],
     change: [0.1, 0.02, 0.6, 0.04], logit: [0, 0.1, 2, 1.9], prediction: [0, 0.1, 2, 1.9].map(sigmoid),
     before: { logit: -0.5, prediction: sigmoid(-0.5), meanAbsState: 0.3 },
   };
   const b: GateTrace = {
-    ids: [1, 6, 5], positions: [0, 1, 2], z: [0.9, 0.6, 0.1], r: [0.4, 0.4, 0.4],
+    ids: [1, 6, 5], positions: [0, 1, 2], z: [0.9, 0.6, 0.1], r: [0.4, 0.4, 0.4], rMin: [0.2, 0.01, 0.2], rLow: [0, 0.25, 0],
     change: [0.1, 0.06, 0.5], logit: [0.4, 0, -2], prediction: [0.4, 0, -2].map(sigmoid),
     before: { logit: -0.2, prediction: sigmoid(-0.2), meanAbsState: 0 },
   };
 
   test('one row per token, push = logit minus the previous one (the pad state\'s for the first token)', () => {
     const f = tokenFrame([a, b], words, [1, 0]);
-    assert.deepEqual(f.columns, ['review', 'position', 'id', 'word', 'z', 'r', 'change', 'prediction', 'push', 'label']);
+    assert.deepEqual(f.columns, ['review', 'position', 'id', 'word', 'z', 'r', 'rMin', 'rLow', 'change', 'prediction', 'push', 'label']);
     assert.deepEqual(f.getColumn('review').toArray(), [0, 0, 0, 0, 1, 1, 1]);
     assert.deepEqual(f.getColumn('word').toArray(), ['[START]', 'the', 'good', 'the', '[START]', 'the', 'bad']);
     const push = f.getColumn('push').toArray() as number[];
@@ -237,6 +246,7 @@ describe('tokenFrame and wordStats', () => {
     nearly(the.meanZ as number, (0.8 + 0.7 + 0.6) / 3, 1e-12, 'the: z');
     nearly(the.positiveShare as number, 2 / 3, 1e-12, 'the: positive share');
     nearly(the.meanPush as number, (0.1 - 0.1 - 0.4) / 3, 1e-12, 'the: push');
+    nearly(the.meanRLow as number, (0 + 0 + 0.25) / 3, 1e-12, 'the: share of nearly shut reset gates');
     const frequent = wordStats(tokenFrame([a, b], words), { minCount: 2 });
     assert.deepEqual(frequent.getColumn('word').toArray(), ['[START]', 'the']);
     assert.deepEqual(frequent.getColumn('count').toArray(), [2, 3]);

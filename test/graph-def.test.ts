@@ -2,6 +2,7 @@
 // are decoded with the protobuf classes tfjs-node ships (its generated api_pb, from tensorflow's
 // .proto files), and the nodes, ops, inputs and attributes are compared with what was built.
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-node';
 import { DATA_TYPE, Graph, compileGraph, graphOps } from '../lib/graph-def';
@@ -117,9 +118,12 @@ test("every GRU chunk graph is valid TensorFlow: known ops, inputs that exist, f
         }
       }
     }
+    // gates held at a constant (OnesLike / ZerosLike of h0)
+    specs.push({ steps: 4, units: 6, inputDim: 5, resetAfter, inputDropout: true, recurrentDropout: true, sequences: false, fixedGates: { reset: 1 } });
+    specs.push({ steps: 32, units: 6, inputDim: 5, resetAfter, inputDropout: false, recurrentDropout: false, sequences: true, fixedGates: { update: 0, reset: 0 } });
   }
   const knownOps = new Set(['Placeholder', 'Identity', 'Const', 'AddV2', 'Sub', 'Mul', 'Sigmoid', 'Tanh', 'AddN', 'BiasAdd', 'SigmoidGrad',
-    'TanhGrad', 'MatMul', 'Split', 'Unpack', 'Pack', 'ConcatV2', 'Reshape', 'ExpandDims', 'Slice', 'Sum']);
+    'TanhGrad', 'MatMul', 'Split', 'Unpack', 'Pack', 'ConcatV2', 'Reshape', 'ExpandDims', 'Slice', 'Sum', 'OnesLike', 'ZerosLike']);
   for (const spec of specs) {
     const what = JSON.stringify(spec);
     const { nodes } = decode(chunkGraph(spec).savedModel());
@@ -151,5 +155,30 @@ test("every GRU chunk graph is valid TensorFlow: known ops, inputs that exist, f
     for (const name of fetches) assert.equal(byName.get(name)?.op, 'Identity', `${what}: output ${name}`);
     const steps = nodes.filter((n) => n.op === 'Tanh').length;
     assert.equal(steps, spec.steps, `${what}: one candidate tanh per unrolled step`);
+    // one sigmoid per computed gate and step; a held gate is one constant node for the whole chunk
+    const held = Object.keys(spec.fixedGates ?? {}).length;
+    assert.equal(nodes.filter((n) => n.op === 'Sigmoid').length, (2 - held) * spec.steps, `${what}: sigmoids`);
+    assert.equal(nodes.filter((n) => n.op === 'OnesLike' || n.op === 'ZerosLike').length, held, `${what}: held gates`);
   }
+});
+
+test('the GRU of the equations (no fixedGates) writes the same graph bytes as before the option existed', () => {
+  // sha256 of the saved_model.pb bytes, computed at commit 3e15a22 (before fixedGates): a change here changes
+  // every compiled graph of every run, so it must be deliberate.
+  const digest = (spec: ChunkSpec) => createHash('sha256').update(chunkGraph(spec).savedModel()).digest('hex');
+  const all: string[] = [];
+  for (const resetAfter of [true, false]) {
+    for (const dropout of [true, false]) {
+      for (const sequences of [true, false]) {
+        for (const steps of [1, 4, 32]) {
+          all.push(digest({ steps, units: 6, inputDim: 5, resetAfter, inputDropout: dropout, recurrentDropout: dropout, sequences }));
+        }
+      }
+    }
+  }
+  assert.equal(createHash('sha256').update(all.join('\n')).digest('hex'), 'fbc60c900ce7f7a148a62d818b99adb897823e872476716d097058aaea597eb0');
+  // the reference model's training graphs: 64-step chunks of GRU(128) on 128-wide embeddings, dropout on
+  const reference = { units: 128, inputDim: 128, resetAfter: true, inputDropout: true, recurrentDropout: true, sequences: false };
+  assert.equal(digest({ steps: 64, ...reference }), '148cd98661b73a664ecb1d6d35606fb8adaf88c929dfcce5f9b17d6475c7358f');
+  assert.equal(digest({ steps: 8, ...reference }), 'cfb1f77cc34b4ddc461fda7be3ced4c6be38bcf2f19cc2dc08ce3fc99da4613c');
 });

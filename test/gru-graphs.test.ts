@@ -3,15 +3,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-node';
-import { dropoutMask, gruSequence, kerasGru, type GruWeights, type KerasGRU, type PerGate } from '../lib/gru';
+import { dropoutMask, gruSequence, kerasGru, type FixedGates, type GruWeights, type KerasGRU, type PerGate } from '../lib/gru';
 import { assertClose, builtLayer, maxAbsDiff, rand, randomWeights } from './gru-helpers';
 
 describe('the layer (native graphs, hand-written backward pass) equals the plain equations', () => {
   // The GRU equations with Keras's per-gate dropout masks, written out in plain tfjs ops and
-  // differentiated by tfjs's autodiff: the yardstick for KerasGRU.call.
+  // differentiated by tfjs's autodiff: the yardstick for KerasGRU.call. `fixed` holds a gate at 0 or 1.
   function referenceGru(
     x: tf.Tensor3D, w: GruWeights, resetAfter: boolean, h0: tf.Tensor2D,
-    masks: { input: PerGate<tf.Tensor2D> | null; recurrent: PerGate<tf.Tensor2D> | null },
+    masks: { input: PerGate<tf.Tensor2D> | null; recurrent: PerGate<tf.Tensor2D> | null }, fixed: FixedGates = {},
   ): tf.Tensor3D {
     const [Wz, Wr, Wh] = tf.split(w.kernel, 3, 1);
     const [Uz, Ur, Uh] = tf.split(w.recurrentKernel, 3, 1);
@@ -25,8 +25,9 @@ describe('the layer (native graphs, hand-written backward pass) equals the plain
       const xt = x.slice([0, t, 0], [batch, 1, inputDim]).reshape([batch, inputDim]); // (tf.unstack's gradient fails for 1 step)
       const xg = (g: number) => (masks.input ? xt.mul(masks.input[g]) : xt);
       const hg = (g: number) => (masks.recurrent ? h.mul(masks.recurrent[g]) : h);
-      const z = tf.sigmoid(tf.matMul(xg(0), Wz).add(bz).add(tf.matMul(hg(0), Uz)).add(rz));
-      const r = tf.sigmoid(tf.matMul(xg(1), Wr).add(br).add(tf.matMul(hg(1), Ur)).add(rr));
+      const held = (value: number) => tf.fill([batch, h0.shape[1]], value);
+      const z = fixed.update !== undefined ? held(fixed.update) : tf.sigmoid(tf.matMul(xg(0), Wz).add(bz).add(tf.matMul(hg(0), Uz)).add(rz));
+      const r = fixed.reset !== undefined ? held(fixed.reset) : tf.sigmoid(tf.matMul(xg(1), Wr).add(br).add(tf.matMul(hg(1), Ur)).add(rr));
       const candidate = resetAfter
         ? tf.tanh(tf.matMul(xg(2), Wh).add(bh).add(r.mul(tf.matMul(hg(2), Uh).add(rh))))
         : tf.tanh(tf.matMul(xg(2), Wh).add(bh).add(tf.matMul(r.mul(hg(2)), Uh)));
@@ -44,11 +45,11 @@ describe('the layer (native graphs, hand-written backward pass) equals the plain
 
   // loss = sum(coeff * output) for the layer and for the reference, from the same weights, masks and
   // initial state; returns max |difference| of the loss and of every gradient, relative to its scale.
-  function compare(args: { resetAfter: boolean; returnSequences: boolean; time: number; dropout: number }) {
+  function compare(args: { resetAfter: boolean; returnSequences: boolean; time: number; dropout: number; fixedGates?: FixedGates }) {
     const [batch, inputDim, units, seed] = [3, 5, 4, 17];
-    const { resetAfter, returnSequences, time, dropout } = args;
+    const { resetAfter, returnSequences, time, dropout, fixedGates } = args;
     const w = randomWeights(inputDim, units, resetAfter, 90);
-    const layer = builtLayer({ units, resetAfter, returnSequences, dropout, recurrentDropout: dropout, seed }, inputDim, w);
+    const layer = builtLayer({ units, resetAfter, returnSequences, dropout, recurrentDropout: dropout, seed, fixedGates }, inputDim, w);
     const x = tf.variable(rand([batch, time, inputDim], 91)) as tf.Variable<tf.Rank.R3>;
     const h0 = tf.variable(rand([batch, units], 92, 0.9)) as tf.Variable<tf.Rank.R2>;
     const coeff = rand(returnSequences ? [batch, time, units] : [batch, units], 93);
@@ -57,7 +58,7 @@ describe('the layer (native graphs, hand-written backward pass) equals the plain
     const masks = training ? firstMasks(seed, batch, inputDim, units, dropout) : { input: null, recurrent: null };
     const fast = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x, { training, initialState: h0 }) as tf.Tensor, coeff)) as tf.Scalar, [...weights, x, h0]);
     const reference = tf.variableGrads(() => {
-      const hs = referenceGru(x, layer.gruWeights(), resetAfter, h0, masks);
+      const hs = referenceGru(x, layer.gruWeights(), resetAfter, h0, masks, fixedGates);
       const out = returnSequences ? hs : hs.slice([0, time - 1, 0], [batch, 1, units]).reshape([batch, units]);
       return tf.sum(tf.mul(out, coeff)) as tf.Scalar;
     }, [...weights, x, h0]);
@@ -66,10 +67,17 @@ describe('the layer (native graphs, hand-written backward pass) equals the plain
       const v = [...weights, x, h0][i];
       return [name, relative(fast.grads[v.name], reference.grads[v.name])] as const;
     });
-    return { loss: relative(fast.value, reference.value), grads };
+    // the gradient of each held gate's blocks (z: columns 0..n-1, r: n..2n-1 of kernel, recurrentKernel, every bias row)
+    const heldBlocks = (['update', 'reset'] as const).flatMap((gate, block) =>
+      fixedGates?.[gate] === undefined ? [] : weights.map((v, i) => {
+        const g = fast.grads[v.name];
+        const rows = g.rank === 1 ? g.reshape([1, -1]) : g;
+        return [`${gate} block of ${['kernel', 'recurrentKernel', 'bias'][i]}`, tf.tidy(() => tf.max(tf.abs(rows.slice([0, block * units], [rows.shape[0], units]))).dataSync()[0])] as const;
+      }));
+    return { loss: relative(fast.value, reference.value), grads, heldBlocks };
   }
 
-  const cases = [
+  const cases: Array<Parameters<typeof compare>[0]> = [
     { resetAfter: true, returnSequences: false, time: 6, dropout: 0.3 },
     { resetAfter: false, returnSequences: true, time: 6, dropout: 0.3 },
     { resetAfter: true, returnSequences: true, time: 1, dropout: 0 },
@@ -77,12 +85,20 @@ describe('the layer (native graphs, hand-written backward pass) equals the plain
     // 133 = 128 + 4 + 1 steps: three chunk graphs, so gradients cross chunk boundaries
     { resetAfter: true, returnSequences: true, time: 133, dropout: 0.3 },
     { resetAfter: false, returnSequences: false, time: 133, dropout: 0.3 },
+    // gates held at 0 or 1: the graphs use the constant; the backward pass is the same code (see test/gru.test.ts too)
+    { resetAfter: true, returnSequences: false, time: 133, dropout: 0.3, fixedGates: { reset: 1 } },
+    { resetAfter: true, returnSequences: true, time: 6, dropout: 0, fixedGates: { update: 0 } },
+    { resetAfter: false, returnSequences: true, time: 133, dropout: 0.3, fixedGates: { reset: 1 } },
+    { resetAfter: false, returnSequences: false, time: 6, dropout: 0.3, fixedGates: { update: 0, reset: 0 } },
+    { resetAfter: true, returnSequences: true, time: 6, dropout: 0.3, fixedGates: { update: 1 } },
   ];
   for (const c of cases) {
-    test(`resetAfter = ${c.resetAfter}, returnSequences = ${c.returnSequences}, ${c.time} steps, dropout ${c.dropout}: same loss and gradients`, () => {
-      const { loss, grads } = compare(c);
+    const held = c.fixedGates ? `, fixedGates ${JSON.stringify(c.fixedGates)}` : '';
+    test(`resetAfter = ${c.resetAfter}, returnSequences = ${c.returnSequences}, ${c.time} steps, dropout ${c.dropout}${held}: same loss and gradients`, () => {
+      const { loss, grads, heldBlocks } = compare(c);
       assert.ok(loss < 1e-5, `loss differs by ${loss} (relative)`);
       for (const [name, diff] of grads) assert.ok(diff < 1e-5, `d loss / d ${name} differs by ${diff} (relative to its largest entry)`);
+      for (const [name, largest] of heldBlocks) assert.equal(largest, 0, `the ${name} gets a gradient (${largest}), though its gate is held`);
     });
   }
 

@@ -1,7 +1,7 @@
 // Tensor helpers shared by the GRU tests (test/gru.test.ts, test/gru-graphs.test.ts).
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-node';
-import { kerasGru, type GruWeights, type KerasGRU } from '../lib/gru';
+import { kerasGru, type FixedGates, type GruWeights, type KerasGRU } from '../lib/gru';
 
 /** Deterministic uniform(-scale, scale) tensor, so failures are reproducible. */
 export function rand(shape: number[], seed: number, scale = 1): tf.Tensor {
@@ -37,7 +37,7 @@ export function flat(t: tf.Tensor): number[] {
 
 /** A GRU layer built for inputs [*, time, inputDim] with the given weights. */
 export function builtLayer(
-  args: { units: number; resetAfter: boolean; returnSequences?: boolean; dropout?: number; recurrentDropout?: number; seed?: number },
+  args: { units: number; resetAfter: boolean; returnSequences?: boolean; dropout?: number; recurrentDropout?: number; seed?: number; fixedGates?: FixedGates },
   inputDim: number,
   weights?: GruWeights,
 ): KerasGRU {

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-node';
-import { GruWeights, KerasGRU, PerGate, dropoutMask, gruSequence, gruStep, kerasGru } from '../lib/gru';
+import { FixedGates, GruWeights, KerasGRU, PerGate, dropoutMask, gruSequence, gruStep, kerasGru, normalizeFixedGates } from '../lib/gru';
 import { asWeightList, assertClose, builtLayer, flat, maxAbsDiff, rand, randomWeights } from './gru-helpers';
 
 // ---------------------------------------------------------------------------
@@ -18,7 +18,8 @@ const sigmoid = (a: number) => 1 / (1 + Math.exp(-a));
 
 // An independent float64 GRU written with plain loops: the yardstick for the
 // tf implementation and the function we finite-difference.
-function referenceGru(x: Seq, W: Mat, U: Mat, bias: Vec | Mat, resetAfter: boolean, h0?: Mat): Seq {
+// `fixed` holds a gate at 0 or 1 instead of computing it (lib/gru.ts, fixedGates).
+function referenceGru(x: Seq, W: Mat, U: Mat, bias: Vec | Mat, resetAfter: boolean, h0?: Mat, fixed: FixedGates = {}): Seq {
   const units = U.length;
   const bIn = resetAfter ? (bias as Mat)[0] : (bias as Vec);
   const bRec = resetAfter ? (bias as Mat)[1] : null;
@@ -28,8 +29,8 @@ function referenceGru(x: Seq, W: Mat, U: Mat, bias: Vec | Mat, resetAfter: boole
       const xw = (col: number) => xt.reduce((s, xi, i) => s + xi * W[i][col], bIn[col]);
       const hu = (v: Vec, col: number) => v.reduce((s, vj, j) => s + vj * U[j][col], 0);
       const rb = (col: number) => (bRec ? bRec[col] : 0);
-      const z = h.map((_, k) => sigmoid(xw(k) + hu(h, k) + rb(k)));
-      const r = h.map((_, k) => sigmoid(xw(units + k) + hu(h, units + k) + rb(units + k)));
+      const z = h.map((_, k) => fixed.update ?? sigmoid(xw(k) + hu(h, k) + rb(k)));
+      const r = h.map((_, k) => fixed.reset ?? sigmoid(xw(units + k) + hu(h, units + k) + rb(units + k)));
       const rh = h.map((hj, j) => r[j] * hj);
       const cand = h.map((_, k) => {
         const c = 2 * units + k;
@@ -174,10 +175,18 @@ describe('agreement: gruSequence, gruStep, KerasGRU, tf.layers.gru, float64 refe
 describe('gradients', () => {
   const [batch, time, inputDim, units] = [2, 4, 3, 3];
 
-  for (const resetAfter of [true, false]) {
-    test(`resetAfter = ${resetAfter}: d loss / d (kernel, recurrentKernel, bias, x) match central differences`, () => {
+  const variants: Array<{ resetAfter: boolean; fixedGates?: FixedGates }> = [
+    { resetAfter: true }, { resetAfter: false },
+    // a held gate: the layer's graphs use the constant, and its weights get zero gradient
+    { resetAfter: true, fixedGates: { reset: 1 } }, { resetAfter: false, fixedGates: { reset: 1 } },
+    { resetAfter: true, fixedGates: { update: 0 } }, { resetAfter: false, fixedGates: { reset: 0 } },
+    { resetAfter: false, fixedGates: { update: 0, reset: 1 } },
+  ];
+  for (const { resetAfter, fixedGates } of variants) {
+    const held = fixedGates ? `, fixedGates ${JSON.stringify(fixedGates)}` : '';
+    test(`resetAfter = ${resetAfter}${held}: d loss / d (kernel, recurrentKernel, bias, x) match central differences`, () => {
       const w = randomWeights(inputDim, units, resetAfter, 40);
-      const layer = builtLayer({ units, resetAfter }, inputDim, w);
+      const layer = builtLayer({ units, resetAfter, fixedGates }, inputDim, w);
       const x = tf.variable(rand([batch, time, inputDim], 41));
       const coeff = rand([batch, time, units], 42); // loss = sum(coeff * h): touches every output
       // LayerVariable.read() hands back the tf.Variable the layer computes with (typed as Tensor)
@@ -192,7 +201,7 @@ describe('gradients', () => {
       const params = { W: w.kernel.arraySync(), U: w.recurrentKernel.arraySync(), b: w.bias.arraySync() as Vec | Mat, x: x.arraySync() as Seq };
       const c = coeff.arraySync() as Seq;
       const loss = () => {
-        const h = referenceGru(params.x, params.W, params.U, params.b, resetAfter);
+        const h = referenceGru(params.x, params.W, params.U, params.b, resetAfter, undefined, fixedGates);
         return h.reduce((s, hb, b) => s + hb.reduce((s2, ht, t) => s2 + ht.reduce((s3, v, k) => s3 + v * c[b][t][k], 0), 0), 0);
       };
       assert.ok(Math.abs(value.dataSync()[0] - loss()) < 1e-5, 'forward loss differs from the reference');
@@ -224,6 +233,16 @@ describe('gradients', () => {
         numeric.forEach((g, i) => {
           assert.ok(Math.abs(analytic[i] - g) <= 2e-5 + 1e-4 * Math.abs(g), `${name}[${i}]: autodiff ${analytic[i]} vs numeric ${g}`);
         });
+      }
+      // The held gate's blocks (columns z: 0..n-1, r: n..2n-1 of W, U and every bias row) get exactly zero gradient.
+      for (const [gate, block] of [['update', 0], ['reset', 1]] as const) {
+        if (fixedGates?.[gate] === undefined) continue;
+        for (const [name, variable] of [['kernel', kernel], ['recurrentKernel', recurrentKernel], ['bias', bias]] as const) {
+          const g = grads[variable.name];
+          const rows = g.rank === 1 ? g.reshape([1, -1]) : g;
+          const cols = rows.slice([0, block * units], [rows.shape[0], units]);
+          assert.deepEqual([...new Set(flat(cols).map(Math.abs))], [0], `${name}: the held ${gate} gate's block has a non-zero gradient`);
+        }
       }
     });
   }
@@ -379,6 +398,85 @@ describe('saving and loading', () => {
       assert.equal(json.modelTopology.config.layers[0].class_name, 'KerasGRU');
     });
   }
+});
+
+describe('fixed gates: a gate held at 0 or 1 (not a Keras option; notebook 05 measures what each gate buys)', () => {
+  const [batch, time, inputDim, units] = [2, 5, 3, 4];
+  const variants: FixedGates[] = [{ reset: 1 }, { reset: 0 }, { update: 0 }, { update: 1 }, { update: 0, reset: 1 }];
+
+  for (const resetAfter of [true, false]) {
+    for (const fixedGates of variants) {
+      test(`resetAfter = ${resetAfter}, ${JSON.stringify(fixedGates)}: gruSequence, the layer and gates() equal the float64 equations with the gate held`, () => {
+        const w = randomWeights(inputDim, units, resetAfter, 60);
+        const x = rand([batch, time, inputDim], 61) as tf.Tensor3D;
+        const h0 = rand([batch, units], 62, 0.9) as tf.Tensor2D;
+        const expected = referenceGru(
+          x.arraySync() as Seq, w.kernel.arraySync(), w.recurrentKernel.arraySync(), w.bias.arraySync() as Vec | Mat,
+          resetAfter, h0.arraySync(), fixedGates,
+        );
+        const seq = gruSequence(x, w, { resetAfter, initialState: h0, fixedGates });
+        assertClose(seq.h, expected.flat(2), 1e-5, 'gruSequence h');
+        const layer = builtLayer({ units, resetAfter, fixedGates }, inputDim, w);
+        assertClose(layer.apply(x, { initialState: h0 }) as tf.Tensor, expected.flat(2), 1e-5, 'KerasGRU (native graphs) h');
+        const read = layer.gates(x, h0);
+        assertClose(read.h, expected.flat(2), 1e-5, 'gates() h');
+        // the held gate reads out as its constant at every step and unit
+        if (fixedGates.update !== undefined) assert.deepEqual([...new Set(flat(read.z))], [fixedGates.update]);
+        if (fixedGates.reset !== undefined) assert.deepEqual([...new Set(flat(read.r))], [fixedGates.reset]);
+        // what holding means, in the state: z = 0 writes the candidate, z = 1 keeps h_0
+        if (fixedGates.update === 0) assertClose(seq.h, seq.candidate, 0, 'z = 0: h_t = candidate_t');
+        if (fixedGates.update === 1) assertClose(seq.h, tf.stack(Array(time).fill(h0), 1), 1e-6, 'z = 1: h_t = h_0');
+      });
+    }
+  }
+
+  test('gruStep with r held at 1: the candidate sees the whole recurrent term; at 0: none of it', () => {
+    const w = randomWeights(inputDim, units, true, 70);
+    const x = rand([batch, inputDim], 71) as tf.Tensor2D;
+    const hPrev = rand([batch, units], 72, 0.9) as tf.Tensor2D;
+    const [Wh, Uh] = [w.kernel, w.recurrentKernel].map((m) => tf.split(m, 3, 1)[2]);
+    const [bIn, bRec] = tf.unstack(w.bias).map((b) => tf.split(b, 3)[2]);
+    const inputSide = tf.matMul(x, Wh).add(bIn);
+    const open = gruStep(x, hPrev, w, { fixedGates: { reset: 1 } });
+    assertClose(open.candidate, tf.tanh(inputSide.add(tf.matMul(hPrev, Uh)).add(bRec)), 1e-6, 'r = 1');
+    const shut = gruStep(x, hPrev, w, { fixedGates: { reset: 0 } });
+    assertClose(shut.candidate, tf.tanh(inputSide), 1e-6, 'r = 0: the input alone');
+    // the computed gates are untouched by holding the other one
+    const free = gruStep(x, hPrev, w);
+    assertClose(open.z, free.z, 0, 'z when r is held');
+  });
+
+  test('anything but { update?: 0 | 1, reset?: 0 | 1 } is rejected with what to write instead', () => {
+    assert.deepEqual(normalizeFixedGates({ reset: 1, update: 0 }), { update: 0, reset: 1 });
+    assert.equal(normalizeFixedGates({}), null);
+    assert.equal(normalizeFixedGates(undefined), null);
+    assert.throws(() => normalizeFixedGates({ reset: 0.5 }), /fixedGates\.reset must be 0 or 1/);
+    assert.throws(() => normalizeFixedGates({ forget: 1 }), /knows the gates "update" and "reset", not "forget"/);
+    assert.throws(() => normalizeFixedGates('open'), /must be an object like \{ reset: 1 \}/);
+    assert.throws(() => kerasGru({ units: 2, fixedGates: { update: 2 as 0 } }), /fixedGates\.update must be 0 or 1/);
+    assert.throws(() => gruStep(tf.zeros([1, 3]) as tf.Tensor2D, tf.zeros([1, 4]) as tf.Tensor2D, randomWeights(3, 4, true, 1),
+      { fixedGates: { reset: -1 as 0 } }), /fixedGates\.reset must be 0 or 1/);
+  });
+
+  test('save and load keep the held gates (getConfig) and the predictions; a free layer saves no fixedGates key', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gru-fixed-'));
+    try {
+      const model = tf.sequential({
+        layers: [kerasGru({ units: 4, inputShape: [6, 3], fixedGates: { reset: 1, update: 0 } }), tf.layers.dense({ units: 1 })],
+      });
+      await model.save(`file://${dir}`);
+      const loaded = await tf.loadLayersModel(`file://${path.join(dir, 'model.json')}`);
+      const restored = loaded.layers[0] as KerasGRU;
+      assert.deepEqual(restored.fixedGates, { update: 0, reset: 1 });
+      assert.deepEqual(restored.getConfig().fixedGates, { update: 0, reset: 1 });
+      const x = rand([5, 6, 3], 81);
+      assert.deepEqual(flat(loaded.predict(x) as tf.Tensor), flat(model.predict(x) as tf.Tensor));
+      assert.deepEqual([...new Set(flat(restored.gates(x as tf.Tensor3D).r))], [1]);
+      assert.ok(!('fixedGates' in kerasGru({ units: 2 }).getConfig()), 'a free GRU has no fixedGates in its config');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('Keras compatibility of the layer', () => {

@@ -172,6 +172,29 @@ test('bad configurations are rejected with the offending value', () => {
   assert.throws(() => buildModel({ seed: -1 }), /seed must be an integer/);
 });
 
+test('fixedGates: the course GRU with a gate held, saved and loaded with it; other layers and values rejected', async () => {
+  const model = buildModel({ ...SMALL, fixedGates: { reset: 1 } });
+  const gru = recurrentLayerOf(model);
+  assert.ok(gru instanceof KerasGRU);
+  assert.deepEqual(gru.fixedGates, { reset: 1 });
+  assert.equal((recurrentLayerOf(buildModel(SMALL)) as KerasGRU).fixedGates, null, 'the reference model holds no gate');
+  // the same seeded initial weights as the free GRU: only the computation differs
+  const free = weightsOf(buildModel(SMALL));
+  for (const [name, values] of weightsOf(model)) assert.deepEqual(values, free.get(name), name);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'model-fixed-'));
+  try {
+    await model.save(`file://${dir}`);
+    const loaded = await loadModel(dir);
+    assert.deepEqual((recurrentLayerOf(loaded) as KerasGRU).fixedGates, { reset: 1 });
+    const x = ids(3, 12);
+    assert.deepEqual(Array.from((loaded.predict(x) as tf.Tensor).dataSync()), Array.from((model.predict(x) as tf.Tensor).dataSync()));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  assert.throws(() => buildModel({ ...SMALL, rnn: 'lstm', fixedGates: { reset: 1 } }), /fixedGates needs rnn "kerasGru".*not "lstm"/);
+  assert.throws(() => buildModel({ ...SMALL, fixedGates: { reset: 0.5 as 1 } }), /fixedGates\.reset must be 0 or 1/);
+});
+
 test('formatShape writes shapes the Keras way', () => {
   assert.equal(formatShape([null, 500, 128]), '(None, 500, 128)');
   assert.equal(formatShape([null]), '(None,)');

@@ -70,4 +70,13 @@ describe('configuration', () => {
     assert.equal(name('full', { GRU_EPOCHS: '3', GRU_TRAIN_SIZE: '500' }), 'imdb-gru-full-ecbcbad6');
     assert.equal(name('ci', { GRU_RNN: 'lstm', GRU_SEED: '7' }), 'imdb-lstm-ci-df45a56b');
   });
+
+  test('fixedGates: checked with the other options, and a run of its own (its name hashes it)', () => {
+    const ci = resolveConfig({ profile: 'ci', env: {} });
+    assert.ok(!('fixedGates' in ci), 'the profiles hold no fixedGates key, so their JSON and run names stay as they were');
+    const held = resolveConfig({ profile: 'ci', env: {}, overrides: { fixedGates: { reset: 1 } } });
+    assert.match(runName(held), /^imdb-gru-ci-[0-9a-f]{8}$/);
+    assert.notEqual(runName(held), runName(resolveConfig({ profile: 'ci', env: {}, overrides: { fixedGates: { update: 0 } } })));
+    assert.throws(() => resolveConfig({ profile: 'ci', env: {}, overrides: { rnn: 'lstm', fixedGates: { reset: 1 } } }), /fixedGates needs rnn "kerasGru"/);
+  });
 });
