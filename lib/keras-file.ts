@@ -83,15 +83,20 @@ function checkShapes(w: KerasGruWeights, spec: KerasGruSpec, source: string): vo
   }
 }
 
-// The variables of one layer in a .keras weights file: <base>/<layer>[/cell]/vars/0, 1, ...
-function layerVars(reader: Hdf5Reader, layer: string, cell: boolean, source: string): Hdf5Array[] {
-  for (const base of ['layers', '_layer_checkpoint_dependencies']) {
-    const dir = `${base}/${layer}${cell ? '/cell' : ''}/vars`;
-    if (!reader.has(dir)) continue;
-    const keys = reader.keys(dir).filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
-    return keys.map((k) => reader.array(`${dir}/${k}`));
+// The variables of one layer in a .keras weights file: <base>/<key>[/cell]/vars/0, 1, .... Keras 3 names a
+// layer's group after its class, snake-cased (saving_lib's _save_container_state: "embedding", "gru", "dense"),
+// not after the layer's own name ("embedding_1" when a second model was built in the same session); Keras 2.12's
+// keras_v3 files use the layer's name. Both are tried: the layer's name, then its class's.
+function layerVars(reader: Hdf5Reader, layer: string, classKey: string, cell: boolean, source: string): Hdf5Array[] {
+  for (const key of layer === classKey ? [layer] : [layer, classKey]) {
+    for (const base of ['layers', '_layer_checkpoint_dependencies']) {
+      const dir = `${base}/${key}${cell ? '/cell' : ''}/vars`;
+      if (!reader.has(dir)) continue;
+      const keys = reader.keys(dir).filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
+      return keys.map((k) => reader.array(`${dir}/${k}`));
+    }
   }
-  return invalid(source, `model.weights.h5 has no variables for layer "${layer}" (looked under layers/ and _layer_checkpoint_dependencies/)`);
+  return invalid(source, `model.weights.h5 has no variables for layer "${layer}" (looked under layers/ and _layer_checkpoint_dependencies/, as "${layer}" and "${classKey}")`);
 }
 
 function weightsFromV3(reader: Hdf5Reader, spec: KerasGruSpec, source: string): KerasGruWeights {
@@ -100,9 +105,9 @@ function weightsFromV3(reader: Hdf5Reader, spec: KerasGruSpec, source: string): 
     if (vars.length !== want) invalid(source, `layer "${layer}" has ${vars.length} variables in model.weights.h5, expected ${want}`);
     return vars;
   };
-  const [embeddings] = count(layerVars(reader, n.embedding, false, source), 1, n.embedding);
-  const [kernel, recurrentKernel, bias] = count(layerVars(reader, n.gru, true, source), 3, n.gru);
-  const [denseKernel, denseBias] = count(layerVars(reader, n.dense, false, source), 2, n.dense);
+  const [embeddings] = count(layerVars(reader, n.embedding, 'embedding', false, source), 1, n.embedding);
+  const [kernel, recurrentKernel, bias] = count(layerVars(reader, n.gru, 'gru', true, source), 3, n.gru);
+  const [denseKernel, denseBias] = count(layerVars(reader, n.dense, 'dense', false, source), 2, n.dense);
   return { embeddings, kernel, recurrentKernel, bias, denseKernel, denseBias };
 }
 

@@ -105,3 +105,20 @@ describe('files that are not the course model', () => {
     await invalid(badJson, /config\.json is not valid JSON/);
   });
 });
+
+describe('Keras 3 layer groups', () => {
+  test('weights are found under the class-named group when Keras 3 numbered the layer names (embedding_1, gru_1, dense_1)', async () => {
+    const { unzipSync, zipSync, strFromU8, strToU8 } = await import('fflate');
+    const file = path.join(dir, 'numbered.keras');
+    await writeKerasModel(file, 'keras', spec, weightsFor(spec));
+    const entries = unzipSync(new Uint8Array(await fsp.readFile(file)));
+    // What a second model built in one Python session looks like: the layers' names get a suffix, while
+    // Keras 3's saving_lib still names their weight groups after the class (layers/embedding/vars, ...).
+    const config = strFromU8(entries['config.json']).replace(/"name":"(embedding|gru|dense)"/g, '"name":"$1_1"');
+    assert.match(config, /"name":"gru_1"/);
+    await fsp.writeFile(file, zipSync({ ...entries, 'config.json': strToU8(config) }));
+    const back = await readKerasModel(file);
+    assert.deepEqual(back.spec.layerNames, { embedding: 'embedding_1', gru: 'gru_1', dense: 'dense_1' });
+    assert.deepEqual(back.weights, weightsFor(spec));
+  });
+});
