@@ -2,18 +2,24 @@
  * Small file helpers, one home each. Writing so that a crash never leaves half a file behind: the
  * bytes go to a new file, are fsynced, and only then renamed over the destination (atomic on one
  * file system); used by the vocabulary, the IMDB cache, the run directory and the comparison summary.
- * Reading JSON, strictly or with a fallback, and asking whether a path is a file.
+ * Reading JSON, strictly or with a fallback, asking whether a path is a file, and a file's size and SHA-256.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 
-/** Writes a new file (failing if it exists) and fsyncs it, so its bytes are on disk before anything renames it. */
+/**
+ * Writes a new file (failing if it exists) and fsyncs it, so its bytes are on disk before anything renames
+ * it; then checks that the file holds as many bytes as were given (a short write is an error, never silent).
+ */
 export async function writeAndSync(file: string, data: string | Uint8Array): Promise<void> {
   const handle = await fsp.open(file, 'wx');
   try {
     await handle.writeFile(data);
     await handle.sync();
+    const expected = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength;
+    const { size } = await handle.stat();
+    if (size !== expected) throw new Error(`${file}: wrote ${expected} bytes, but the file holds ${size}`);
   } finally {
     await handle.close();
   }
@@ -65,4 +71,21 @@ export async function readJsonOr<T>(file: string, fallback: T): Promise<T> {
   } catch {
     return fallback;
   }
+}
+
+/** A file's size and SHA-256 (lowercase hex), as a run's manifest records them. */
+export interface FileDigest {
+  bytes: number;
+  sha256: string;
+}
+
+/** The size and SHA-256 of bytes in memory. */
+export function digestOf(data: string | Uint8Array): FileDigest {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  return { bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
+
+/** The size and SHA-256 of a file (read whole: run files are a few MB at most). */
+export async function fileDigest(file: string): Promise<FileDigest> {
+  return digestOf(await fsp.readFile(file));
 }

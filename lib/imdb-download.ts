@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import { isFile } from './files';
 import { ARCHIVE_FILE_NAME, IMDB_ARCHIVE_ENV, readReviews, type ReadProgress } from './imdb-archive';
-import { ImdbError, errnoCode, errorText, stderrWarning } from './imdb-error';
+import { ImdbError, errnoCode, errorText } from './imdb-error';
 import { DATA_DIR } from './paths';
 import { progressLine } from './progress';
 
@@ -39,7 +39,7 @@ export interface LocateOptions {
   /** Download URL (default IMDB_URL; tests point it at a local server). */
   url?: string;
   onProgress?: (p: ImdbProgress) => void;
-  /** Warnings (fallbacks, unusable cache); default: a line on stderr. */
+  /** Warnings (e.g. an unusable cache); default: a line on stderr. */
   onWarning?: (message: string) => void;
 }
 
@@ -50,10 +50,10 @@ export function cachedArchivePath(dataDir: string = DATA_DIR): string {
 
 /**
  * Finds the archive: options.archivePath, then $IMDB_ARCHIVE, then `<dataDir>/aclImdb_v1.tar.gz`,
- * then downloads it there. Throws ARCHIVE_NOT_FOUND listing every place looked at.
+ * then downloads it there. Throws ARCHIVE_NOT_FOUND listing every place looked at; an explicit path
+ * (the option or $IMDB_ARCHIVE) that is missing or a directory is ARCHIVE_NOT_FOUND at once, naming it.
  */
 export async function locateArchive(options: LocateOptions = {}): Promise<string> {
-  const warn = options.onWarning ?? stderrWarning;
   const looked: string[] = [];
   const candidates: Array<[string, string | undefined]> = [
     ['archivePath option', options.archivePath],
@@ -67,8 +67,9 @@ export async function locateArchive(options: LocateOptions = {}): Promise<string
     }
     const file = path.resolve(candidate);
     if (await isFile(file)) return file;
+    // A path the user gave (option or environment variable) that is wrong is an error, never a fallback.
+    if (where !== 'project data folder') throw await explicitPathError(where, file);
     looked.push(`${where}: ${file} (not found)`);
-    if (where !== 'project data folder') warn(`${where} points to ${file}, which does not exist; trying the next place`);
   }
   const dest = cachedArchivePath(options.dataDir);
   const url = options.url ?? IMDB_URL;
@@ -83,6 +84,20 @@ export async function locateArchive(options: LocateOptions = {}): Promise<string
     looked.push(`download from ${url} to ${dest}: failed (${err instanceof ImdbError ? err.message : errorText(err)})`);
     throw notFoundError(looked, err);
   }
+}
+
+/** ARCHIVE_NOT_FOUND for a path the user gave: says whether it is missing or a directory. */
+async function explicitPathError(where: string, file: string): Promise<ImdbError> {
+  let what = 'does not exist';
+  try {
+    const stat = await fsp.stat(file);
+    what = stat.isDirectory() ? 'is a directory, not a .tar.gz file' : 'is not a regular file';
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') what = `cannot be read (${errorText(err)})`;
+  }
+  return new ImdbError('ARCHIVE_NOT_FOUND', `the IMDB archive given by the ${where}, ${file}, ${what}. ` +
+    `Give the path of ${ARCHIVE_FILE_NAME} (a labeled-only copy such as aclImdb_v1-labeled.tar.gz works too), or leave it unset to use ` +
+    `${cachedArchivePath()} or the download.`, file);
 }
 
 function notFoundError(looked: string[], cause?: unknown): ImdbError {

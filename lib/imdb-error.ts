@@ -12,7 +12,8 @@ export type ImdbErrorCode =
   | 'DOWNLOAD_FAILED'
   | 'CACHE_UNWRITABLE'
   | 'VOCABULARY_INVALID'
-  | 'INVALID_OPTION';
+  | 'INVALID_OPTION'
+  | 'ABORTED';
 
 /** Every failure of the IMDB modules: `code` says what went wrong, `path` which file it concerns. */
 export class ImdbError extends Error {

@@ -46,6 +46,11 @@ export interface LoadOptions extends LocateOptions {
   cacheDir?: string;
   /** Use the cache (default true). */
   cache?: boolean;
+  /** Pad only the first trainSize / testSize reviews of each (shuffled) split: memory for what a run takes (default: all). */
+  trainSize?: number;
+  testSize?: number;
+  /** Stops reading the archive at the next review (ImdbError ABORTED); nothing is cached. */
+  signal?: AbortSignal;
 }
 
 interface Resolved {
@@ -57,6 +62,9 @@ interface Resolved {
   dataDir: string;
   cacheDir: string;
   cache: boolean;
+  trainSize: number;
+  testSize: number;
+  signal?: AbortSignal;
   onProgress: (p: ImdbProgress) => void;
   onWarning: (message: string) => void;
 }
@@ -72,6 +80,9 @@ function resolveOptions(o: LoadOptions): Resolved {
     dataDir,
     cacheDir: path.resolve(o.cacheDir ?? path.join(dataDir, 'cache')),
     cache: o.cache ?? true,
+    trainSize: o.trainSize ?? Infinity,
+    testSize: o.testSize ?? Infinity,
+    signal: o.signal,
     onProgress: o.onProgress ?? imdbProgressPrinter(),
     onWarning: o.onWarning ?? stderrWarning,
   };
@@ -79,6 +90,8 @@ function resolveOptions(o: LoadOptions): Resolved {
   checkMaxLen(resolved.maxLen, 1);
   if (!Number.isInteger(resolved.seed) || resolved.seed < 0 || resolved.seed > 0xffffffff)
     throw new ImdbError('INVALID_OPTION', `seed must be an integer in 0..2^32-1, got ${resolved.seed}`);
+  for (const n of [resolved.trainSize, resolved.testSize])
+    if (n !== Infinity && (!Number.isInteger(n) || n < 0)) throw new ImdbError('INVALID_OPTION', `trainSize/testSize must be non-negative integers, got ${n}`);
   for (const side of [resolved.padding, resolved.truncating])
     if (side !== 'pre' && side !== 'post') throw new ImdbError('INVALID_OPTION', `padding/truncating must be 'pre' or 'post', got ${side}`);
   return resolved;
@@ -106,11 +119,11 @@ export async function loadImdb(options: LoadOptions = {}): Promise<ImdbData> {
   let corpus = cacheFile ? await readCache(cacheFile, key, o.onWarning) : null;
   const fromCache = corpus !== null;
   if (!corpus) {
-    corpus = await preprocess(archivePath, o, o.onProgress);
+    corpus = await preprocess(archivePath, o, o.onProgress, o.signal);
     if (cacheFile) await writeCache(cacheFile, key, corpus, o);
   }
   const info: ImdbInfo = { archivePath, archiveSha256, numWords: o.numWords, maxLen: o.maxLen, seed: o.seed, padding: o.padding, truncating: o.truncating, fromCache, cacheFile };
-  return new ImdbData(padSplit(corpus.train, o.maxLen, o.padding), padSplit(corpus.test, o.maxLen, o.padding), corpus.vocab, info);
+  return new ImdbData(padSplit(corpus.train, o.maxLen, o.padding, o.trainSize), padSplit(corpus.test, o.maxLen, o.padding, o.testSize), corpus.vocab, info);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -156,10 +169,11 @@ class WordTable {
   }
 }
 
-async function preprocess(archivePath: string, settings: EncodeSettings, onProgress: (p: ReadProgress) => void): Promise<EncodedCorpus> {
+async function preprocess(archivePath: string, settings: EncodeSettings, onProgress: (p: ReadProgress) => void, signal?: AbortSignal): Promise<EncodedCorpus> {
   const table = new WordTable();
   const bySplit: Record<Split, ProvisionalReview[]> = { train: [], test: [] };
   for await (const review of readReviews(archivePath, onProgress)) {
+    if (signal?.aborted) throw new ImdbError('ABORTED', `stopped while reading ${archivePath}: nothing was cached`, archivePath);
     const words = table.intern(tokenize(review.text), review.split === 'train');
     bySplit[review.split].push({ split: review.split, label: review.label, id: review.id, rating: review.rating, words });
   }
@@ -286,8 +300,9 @@ function sliceSplit(s: ImdbSplit, n: number, maxLen: number): ImdbSplit {
   };
 }
 
-function padSplit(s: EncodedSplit, maxLen: number, padding: Side): ImdbSplit {
-  const size = s.labels.length;
+/** The first `take` reviews of a split, padded/truncated to maxLen (only those are allocated). */
+function padSplit(s: EncodedSplit, maxLen: number, padding: Side, take = Infinity): ImdbSplit {
+  const size = Math.min(s.labels.length, take);
   const x = new Int32Array(size * maxLen);
   let at = 0;
   for (let row = 0; row < size; row++) {
@@ -295,5 +310,5 @@ function padSplit(s: EncodedSplit, maxLen: number, padding: Side): ImdbSplit {
     placeRow(x, row, maxLen, s.tokens.subarray(at, at + kept), padding);
     at += kept;
   }
-  return { x, y: s.labels, ids: s.ids, ratings: s.ratings, lengths: s.lengths, size };
+  return { x, y: s.labels.subarray(0, size), ids: s.ids.subarray(0, size), ratings: s.ratings.subarray(0, size), lengths: s.lengths.subarray(0, size), size };
 }

@@ -3,13 +3,19 @@
  * loaded, resumed and reported on.
  *
  *   config.json          the TrainConfig
+ *   data.json            what the run was trained on: archive SHA-256, tokenizer version, vocabulary SHA-256
  *   vocab.json           the vocabulary (lib/vocabulary.ts saveVocabulary)
- *   history.csv          one row per completed epoch (written with nodejs-polars)
+ *   history.csv          one row per completed epoch (nodejs-polars' CSV, written as below)
+ *   train.lock           while a trainer writes the directory: its pid and host (see acquireRunLock)
  *   epoch-NN/            model.json + weights.bin (model.save), state.json (history so far, steps),
- *                        optimizer.json + optimizer.bin (latest epoch only: what a resume needs)
+ *                        optimizer.json + optimizer.bin (latest epoch only: what a resume needs),
+ *                        manifest.json (size and SHA-256 of each of these files)
  *
- * Each epoch directory is written under a temporary name and renamed into place, so a crash at any
- * moment leaves the last completed epoch intact.
+ * Every file is complete or absent: written to a new file with checked writes, fsynced, renamed into
+ * place. Each epoch directory is written under a temporary name, its files checked (weights.bin's size
+ * against model.json's weight specs) and listed in manifest.json, then renamed into place, so a crash or
+ * a full disk at any moment leaves the last completed epoch intact; loading an epoch checks every file
+ * against the manifest. A failed write is a TrainError WRITE_FAILED, a damaged file RUN_CORRUPT naming it.
  */
 import * as tf from '@tensorflow/tfjs-node';
 import pl from 'nodejs-polars';
@@ -19,9 +25,11 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { KerasAdam, saveOptimizer } from './adam';
-import { readJson, syncFilesIn, writeAndSync } from './files';
+import { digestOf, fileDigest, syncFilesIn, writeAndSync, writeFileAtomic, type FileDigest } from './files';
 import { tensorflowVersion } from './env';
 import { loadModel } from './model';
+import { TOKENIZER_VERSION } from './imdb-text';
+import { vocabularySha256, type Vocabulary } from './vocabulary';
 import { TrainError, runIdentity, type TrainConfig } from './train-config';
 
 // ---------------------------------------------------------------------------------------------
@@ -91,6 +99,27 @@ export interface RunStatus {
   complete: boolean;
 }
 
+/** A fs error's text: "ENOSPC: no space left on device, write" and so on. */
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Reads and parses a run file; unreadable or invalid JSON is RUN_CORRUPT naming the file. */
+export async function readRunJson<T>(file: string): Promise<T> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    throw new TrainError('RUN_CORRUPT', `cannot read ${file} (${errText(err)})`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new TrainError('RUN_CORRUPT', `${file} is not valid JSON (${errText(err)}): the file is damaged. ` +
+      'Restore it, or delete the run directory and train again.');
+  }
+}
+
 /** The completed epochs in a run directory (directory renamed into place and state.json present). */
 async function completedEpochNumbers(runDir: string): Promise<number[]> {
   if (!fs.existsSync(runDir)) return [];
@@ -102,22 +131,54 @@ async function completedEpochNumbers(runDir: string): Promise<number[]> {
     .sort((a, b) => a - b);
 }
 
-/** Reads what a run directory holds, without loading any model. */
+/** Reads what a run directory holds, without loading any model (a damaged config.json is RUN_CORRUPT). */
 export async function runStatus(runDir: string): Promise<RunStatus> {
   const dir = path.resolve(runDir);
   const configFile = path.join(dir, 'config.json');
-  const config = fs.existsSync(configFile) ? await readJson<TrainConfig>(configFile) : null;
+  const config = fs.existsSync(configFile) ? await readRunJson<TrainConfig>(configFile) : null;
+  if (config !== null && (typeof config !== 'object' || !Number.isInteger(config.epochs))) {
+    throw new TrainError('RUN_CORRUPT', `${configFile} is not a training configuration (no integer "epochs"): the file is damaged`);
+  }
   const epochs = await completedEpochNumbers(dir);
   const completedEpochs = epochs.length > 0 ? epochs[epochs.length - 1] : 0;
   return { runDir: dir, exists: fs.existsSync(dir), config, completedEpochs, complete: config !== null && completedEpochs >= config.epochs };
 }
 
-/** Writes history.csv (one row per completed epoch) through a temporary file. */
+/** Writes a run file completely or not at all (checked, fsynced, renamed); any failure is WRITE_FAILED naming the file. */
+export async function writeRunFile(file: string, data: string | Uint8Array): Promise<void> {
+  try {
+    await writeFileAtomic(file, data);
+    const written = await fileDigest(file);
+    const expected = digestOf(data);
+    if (written.bytes !== expected.bytes || written.sha256 !== expected.sha256) {
+      throw new Error(`read back ${written.bytes} bytes, wrote ${expected.bytes}`);
+    }
+  } catch (err) {
+    throw err instanceof TrainError ? err : new TrainError('WRITE_FAILED', `could not write ${file} (${errText(err)}); free space or fix the directory, then resume with --resume`);
+  }
+}
+
+/** The text of history.csv: one row per completed epoch (nodejs-polars' CSV writer, into memory). */
+export function historyCsv(history: readonly EpochRecord[]): Buffer {
+  return historyFrame(history).writeCSV();
+}
+
+/**
+ * Writes history.csv through writeRunFile. (nodejs-polars' writeCSV(path) reports no error when the disk
+ * is full, so the CSV text is made in memory and written with checked, fsynced writes.)
+ */
 export async function writeHistoryCsv(runDir: string, history: readonly EpochRecord[]): Promise<void> {
+  await writeRunFile(path.join(runDir, 'history.csv'), historyCsv(history));
+}
+
+/** Rewrites history.csv when it is missing or does not match `history` (e.g. after a failed write); true if it did. */
+export async function repairHistoryCsv(runDir: string, history: readonly EpochRecord[]): Promise<boolean> {
   const file = path.join(runDir, 'history.csv');
-  const tmp = `${file}.${process.pid}.tmp`;
-  historyFrame(history).writeCSV(tmp);
-  await fsp.rename(tmp, file);
+  const wanted = historyCsv(history);
+  const now = fs.existsSync(file) ? await fsp.readFile(file) : null;
+  if (now !== null && now.equals(wanted)) return false;
+  await writeRunFile(file, wanted);
+  return true;
 }
 
 /** The machine and library versions recorded with every saved epoch. */
@@ -125,16 +186,113 @@ export function environmentFacts(): Record<string, string | number> {
   return { node: process.version, tfjs: tf.version.tfjs, backend: tf.getBackend(), tensorflow: tensorflowVersion(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown' };
 }
 
-/** Writes epoch-NN/ under a temporary name, then renames it into place (atomic on one file system). */
+// ---------------------------------------------------------------------------------------------
+// Epoch manifests: every file's size and SHA-256
+// ---------------------------------------------------------------------------------------------
+
+/** The file in each epoch directory that lists the others' sizes and SHA-256. */
+export const MANIFEST_FILE = 'manifest.json';
+
+/** What manifest.json holds. */
+export interface EpochManifest {
+  format: 'gru-epoch-manifest';
+  version: 1;
+  files: Record<string, FileDigest>;
+}
+
+/** Files a later epoch may remove (only the latest epoch keeps the optimizer's state). */
+const REMOVABLE_FILES = new Set(['optimizer.json', 'optimizer.bin']);
+
+const BYTES_PER_DTYPE: Readonly<Record<string, number>> = { float32: 4, int32: 4, bool: 1 };
+
+/** Checks that weights.bin holds exactly the bytes model.json's weight specs describe. */
+async function checkWeightsSize(dir: string): Promise<void> {
+  const modelFile = path.join(dir, 'model.json');
+  const model = await readRunJson<{ weightsManifest?: { paths: string[]; weights: { shape: number[]; dtype: string }[] }[] }>(modelFile);
+  for (const group of model.weightsManifest ?? []) {
+    const expected = group.weights.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1) * (BYTES_PER_DTYPE[w.dtype] ?? NaN), 0);
+    const actual = group.paths.reduce((sum, p) => sum + fs.statSync(path.join(dir, p)).size, 0);
+    if (actual !== expected) throw new Error(`${group.paths.join(', ')} hold ${actual} bytes, model.json's weights need ${expected}`);
+  }
+}
+
+/** Writes manifest.json for every file in `dir` (after checking weights.bin's size). */
+async function writeManifest(dir: string): Promise<void> {
+  await checkWeightsSize(dir);
+  const files: Record<string, FileDigest> = {};
+  for (const name of (await fsp.readdir(dir)).sort()) files[name] = await fileDigest(path.join(dir, name));
+  const manifest: EpochManifest = { format: 'gru-epoch-manifest', version: 1, files };
+  await writeAndSync(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 1));
+}
+
+/**
+ * Checks every file of an epoch directory against its manifest (size and SHA-256); throws RUN_CORRUPT
+ * naming the file that differs or is missing. Epochs saved before manifests existed have none: not checked.
+ */
+export async function verifyEpoch(dir: string): Promise<void> {
+  const manifestFile = path.join(dir, MANIFEST_FILE);
+  if (!fs.existsSync(manifestFile)) return;
+  const manifest = await readRunJson<EpochManifest>(manifestFile);
+  if (manifest?.format !== 'gru-epoch-manifest' || typeof manifest.files !== 'object' || manifest.files === null) {
+    throw new TrainError('RUN_CORRUPT', `${manifestFile} is not an epoch manifest: the file is damaged`);
+  }
+  for (const [name, want] of Object.entries(manifest.files)) {
+    const file = path.join(dir, name);
+    if (!fs.existsSync(file)) {
+      if (REMOVABLE_FILES.has(name)) continue;
+      throw new TrainError('RUN_CORRUPT', `${file} is missing (listed in ${manifestFile})`);
+    }
+    const got = await fileDigest(file);
+    if (got.bytes !== want.bytes || got.sha256 !== want.sha256) {
+      throw new TrainError('RUN_CORRUPT', `${file} is damaged: ${got.bytes} bytes with SHA-256 ${got.sha256}, but ${manifestFile} records ` +
+        `${want.bytes} bytes with SHA-256 ${want.sha256}. Restore the file, load another epoch, or train again.`);
+    }
+  }
+}
+
+/** Reads an epoch's state.json (RUN_CORRUPT when damaged). */
+export async function readEpochState(dir: string): Promise<EpochState> {
+  const file = path.join(dir, 'state.json');
+  const state = await readRunJson<EpochState>(file);
+  if (typeof state !== 'object' || state === null || !Number.isInteger(state.epoch) || !Number.isInteger(state.steps) || !Array.isArray(state.history)) {
+    throw new TrainError('RUN_CORRUPT', `${file} is not an epoch state (epoch, steps, history): the file is damaged`);
+  }
+  return state;
+}
+
+/** Checks an epoch directory against its manifest and loads its model (RUN_CORRUPT naming model.json when it cannot). */
+export async function loadEpochModel(dir: string): Promise<tf.LayersModel> {
+  await verifyEpoch(dir);
+  try {
+    return await loadModel(dir);
+  } catch (err) {
+    throw new TrainError('RUN_CORRUPT', `cannot load the model saved in ${path.join(dir, 'model.json')} (with weights.bin): ${errText(err)}`);
+  }
+}
+
+/**
+ * Writes epoch-NN/ under a temporary name (checked and fsynced writes, weights.bin's size checked,
+ * manifest.json), then renames it into place (atomic on one file system). Any failure removes the
+ * temporary directory and is WRITE_FAILED: the epochs saved before stay as they were.
+ */
 export async function saveEpoch(runDir: string, model: tf.LayersModel, optimizer: KerasAdam, state: EpochState): Promise<void> {
   const final = epochDir(runDir, state.epoch);
   const tmp = `${final}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
-  await model.save(`file://${tmp}`);
-  await saveOptimizer(optimizer, tmp);
-  await writeAndSync(path.join(tmp, 'state.json'), JSON.stringify(state, null, 1));
-  await syncFilesIn(tmp);
-  await fsp.rm(final, { recursive: true, force: true }); // only a stale copy could be there
-  await fsp.rename(tmp, final);
+  try {
+    await model.save(`file://${tmp}`);
+    await saveOptimizer(optimizer, tmp);
+    await writeAndSync(path.join(tmp, 'state.json'), JSON.stringify(state, null, 1));
+    await writeManifest(tmp);
+    await syncFilesIn(tmp);
+    await verifyEpoch(tmp);
+    await fsp.rm(final, { recursive: true, force: true }); // only a stale copy could be there
+    await fsp.rename(tmp, final);
+  } catch (err) {
+    await fsp.rm(tmp, { recursive: true, force: true }).catch(() => {});
+    const before = state.epoch - 1;
+    throw new TrainError('WRITE_FAILED', `could not save epoch ${state.epoch} in ${runDir} (${errText(err)}). ` +
+      `${before > 0 ? `The ${before} epoch(s) saved before are intact` : 'No epoch was saved'}: free space or fix the directory, then resume with --resume.`);
+  }
   // Only the latest epoch's optimizer state is needed to resume: drop the previous one (~11 MB in full).
   if (state.epoch > 1) {
     for (const f of ['optimizer.json', 'optimizer.bin']) await fsp.rm(path.join(epochDir(runDir, state.epoch - 1), f), { force: true });
@@ -156,10 +314,10 @@ async function chooseEpoch(runDir: string, choice: EpochChoice): Promise<{ epoch
   const epochs = await completedEpochNumbers(runDir);
   if (epochs.length === 0) throw new TrainError('RUN_NOT_FOUND', `no completed epoch in ${runDir}: train first (npm run train)`);
   const last = epochs[epochs.length - 1];
-  const lastState = await readJson<EpochState>(path.join(epochDir(runDir, last), 'state.json'));
+  const lastState = await readEpochState(epochDir(runDir, last));
   const epoch = choice === 'last' ? last : choice === 'best' ? bestEpoch(lastState.history).epoch : choice;
   if (!epochs.includes(epoch)) throw new TrainError('RUN_NOT_FOUND', `epoch ${epoch} is not saved in ${runDir} (saved: ${epochs.join(', ')})`);
-  const state = epoch === last ? lastState : await readJson<EpochState>(path.join(epochDir(runDir, epoch), 'state.json'));
+  const state = epoch === last ? lastState : await readEpochState(epochDir(runDir, epoch));
   return { epoch, state };
 }
 
@@ -170,16 +328,20 @@ export interface LoadedRun {
   epoch: number;
   history: EpochRecord[];
   model: tf.LayersModel;
+  /** The last completed epoch of the run (may be later than `epoch`). */
+  completedEpochs: number;
+  /** True when the run has all of config.epochs. */
+  complete: boolean;
 }
 
-/** Loads a run directory's config, history and the model of `epoch` (default: the last completed). */
+/** Loads a run directory's config, history and the model of `epoch` (default: the last completed), checked against its manifest. */
 export async function loadRun(runDir: string, epoch: EpochChoice = 'last'): Promise<LoadedRun> {
   const dir = path.resolve(runDir);
   const status = await runStatus(dir);
   if (!status.config) throw new TrainError('RUN_NOT_FOUND', `${dir} is not a run directory (no config.json)`);
   const chosen = await chooseEpoch(dir, epoch);
-  const model = await loadModel(epochDir(dir, chosen.epoch));
-  return { runDir: dir, config: status.config, epoch: chosen.epoch, history: chosen.state.history, model };
+  const model = await loadEpochModel(epochDir(dir, chosen.epoch));
+  return { runDir: dir, config: status.config, epoch: chosen.epoch, history: chosen.state.history, model, completedEpochs: status.completedEpochs, complete: status.complete };
 }
 
 /** Throws CONFIG_MISMATCH unless `wanted` continues the run saved with `saved` (only `epochs` may differ). */
@@ -192,4 +354,177 @@ export function checkSameRun(saved: TrainConfig, wanted: TrainConfig, runDir: st
     throw new TrainError('CONFIG_MISMATCH', `${runDir} holds a run with another configuration (${diffs.join('; ')}). ` +
       'Use another run directory (--run-dir / GRU_RUN_DIR) or delete this one; only `epochs` may change when resuming.');
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a run was trained on
+// ---------------------------------------------------------------------------------------------
+
+/** data.json: what a run was trained on, so that a resume or a prediction can refuse anything else. */
+export interface RunData {
+  /** SHA-256 of the IMDB archive the reviews were read from. */
+  archiveSha256: string;
+  /** lib/imdb-text.ts TOKENIZER_VERSION when the vocabulary was built. */
+  tokenizerVersion: number;
+  /** lib/vocabulary.ts vocabularySha256 of vocab.json's vocabulary. */
+  vocabularySha256: string;
+}
+
+/** The RunData of a vocabulary built from the archive with SHA-256 `archiveSha256` by this code's tokenizer. */
+export function runDataOf(archiveSha256: string, vocab: Vocabulary): RunData {
+  return { archiveSha256, tokenizerVersion: vocab.tokenizerVersion, vocabularySha256: vocabularySha256(vocab) };
+}
+
+/** data.json of a run, or null for a run saved before it existed. */
+export async function readRunData(runDir: string): Promise<RunData | null> {
+  const file = path.join(runDir, 'data.json');
+  if (!fs.existsSync(file)) return null;
+  const data = await readRunJson<RunData>(file);
+  if (typeof data?.archiveSha256 !== 'string' || typeof data.vocabularySha256 !== 'string' || !Number.isInteger(data.tokenizerVersion)) {
+    throw new TrainError('RUN_CORRUPT', `${file} does not record archiveSha256, tokenizerVersion and vocabularySha256: the file is damaged`);
+  }
+  return data;
+}
+
+/** Writes data.json. */
+export async function writeRunData(runDir: string, data: RunData): Promise<void> {
+  await writeRunFile(path.join(runDir, 'data.json'), JSON.stringify(data, null, 1));
+}
+
+/** Throws DATA_MISMATCH, listing what differs, unless `now` is the data the run in `runDir` was trained on. */
+export function checkSameData(saved: RunData, now: RunData, runDir: string, what = 'resume it'): void {
+  const labels: Record<keyof RunData, string> = { archiveSha256: 'archive SHA-256', tokenizerVersion: 'tokenizer version', vocabularySha256: 'vocabulary SHA-256' };
+  const diffs = (Object.keys(labels) as (keyof RunData)[]).filter((k) => saved[k] !== now[k]).map((k) => `${labels[k]}: trained on ${saved[k]}, now ${now[k]}`);
+  if (diffs.length > 0) {
+    throw new TrainError('DATA_MISMATCH', `${runDir} was trained on other data than this code would ${what} with (${diffs.join('; ')}). ` +
+      'Use the archive and code the run was trained with, or train a new run (--run-dir / GRU_RUN_DIR).');
+  }
+}
+
+/** Checks `vocab` (just built, or read from vocab.json) against data.json and this code's tokenizer; no data.json: nothing to check. */
+export async function checkRunVocabulary(runDir: string, vocab: Vocabulary, archiveSha256?: string, what = 'resume it'): Promise<void> {
+  const saved = await readRunData(runDir);
+  if (saved === null) return;
+  // This code's tokenizer is what encodes new text, whatever version the vocabulary records.
+  checkSameData(saved, { ...runDataOf(archiveSha256 ?? saved.archiveSha256, vocab), tokenizerVersion: TOKENIZER_VERSION }, runDir, what);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing: the directory must be writable, and one trainer at a time
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Throws RUN_DIR_UNWRITABLE when `runDir` cannot be created or written, before any data is read: a parent
+ * that is a file (ENOTDIR), a folder without write permission (EACCES/EPERM) or a read-only file system
+ * (EROFS). Creates nothing.
+ */
+export async function checkRunDirWritable(runDir: string): Promise<void> {
+  let dir = path.resolve(runDir);
+  for (;;) {
+    let stat: fs.Stats | undefined;
+    try {
+      stat = await fsp.stat(dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw unwritable(runDir, dir, err); // ENOTDIR: a parent is a file, named below
+    }
+    if (stat) {
+      if (!stat.isDirectory()) throw unwritable(runDir, dir, Object.assign(new Error(`ENOTDIR: ${dir} is a file, not a directory`), { code: 'ENOTDIR' }));
+      try {
+        await fsp.access(dir, fs.constants.W_OK | fs.constants.X_OK);
+      } catch (err) {
+        throw unwritable(runDir, dir, err);
+      }
+      return;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
+}
+
+/** The RUN_DIR_UNWRITABLE error for `runDir`, where `at` failed with `err`. */
+export function unwritable(runDir: string, at: string, err: unknown): TrainError {
+  return new TrainError('RUN_DIR_UNWRITABLE', `cannot write the run directory ${runDir}: ${at} (${errText(err)}). ` +
+    'Choose another run directory (--run-dir / GRU_RUN_DIR) or fix its permissions.');
+}
+
+/** Creates the run directory (RUN_DIR_UNWRITABLE when it cannot). */
+export async function makeRunDir(runDir: string): Promise<void> {
+  try {
+    await fsp.mkdir(runDir, { recursive: true });
+    await fsp.access(runDir, fs.constants.W_OK);
+  } catch (err) {
+    throw unwritable(runDir, runDir, err);
+  }
+}
+
+/** The lock file a trainer holds while it writes a run directory. */
+export const LOCK_FILE = 'train.lock';
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+/** Whether process `pid` runs on this machine (EPERM: it does, as another user). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The live trainer holding `runDir`'s lock, or null (no lock, or a stale one: its process is gone). */
+export async function runLockHolder(runDir: string): Promise<LockInfo | null> {
+  const file = path.join(runDir, LOCK_FILE);
+  let info: Partial<LockInfo>;
+  try {
+    info = JSON.parse(await fsp.readFile(file, 'utf8')) as Partial<LockInfo>;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return null; // half-written by a trainer killed while taking it: stale
+  }
+  if (typeof info.pid !== 'number') return null;
+  if (info.host !== undefined && info.host !== os.hostname()) return info as LockInfo; // cannot tell: assume held
+  return processAlive(info.pid) ? (info as LockInfo) : null;
+}
+
+function lockedError(runDir: string, holder: LockInfo): TrainError {
+  return new TrainError('RUN_LOCKED', `${runDir} is being written by another trainer (pid ${holder.pid} on ${holder.host}, since ${holder.since}; ` +
+    `lock file ${path.join(runDir, LOCK_FILE)}). Wait for it to finish, stop it, or use another run directory (--run-dir / GRU_RUN_DIR).`);
+}
+
+/** Throws RUN_LOCKED when a live trainer holds `runDir` (checked before the data is loaded; creates nothing). */
+export async function checkRunUnlocked(runDir: string): Promise<void> {
+  const holder = await runLockHolder(runDir);
+  if (holder) throw lockedError(runDir, holder);
+}
+
+/**
+ * Takes `runDir`'s lock (train.lock: pid, host and time, created exclusively) and returns its release.
+ * A lock whose process is gone (a killed trainer) is stale and replaced; a live one is RUN_LOCKED.
+ */
+export async function acquireRunLock(runDir: string, onStale: (message: string) => void = () => {}): Promise<() => Promise<void>> {
+  const file = path.join(runDir, LOCK_FILE);
+  const mine: LockInfo = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await writeAndSync(file, JSON.stringify(mine));
+      return async () => {
+        await fsp.rm(file, { force: true });
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw unwritable(runDir, file, err);
+    }
+    const holder = await runLockHolder(runDir);
+    if (holder) throw lockedError(runDir, holder);
+    const stale = await fsp.readFile(file, 'utf8').catch(() => '');
+    onStale(`removing a stale lock ${file} (${stale.trim() || 'empty'}: that process is gone)`);
+    await fsp.rm(file, { force: true });
+  }
+  throw new TrainError('RUN_LOCKED', `could not take the lock ${file}: another trainer keeps taking it`);
 }

@@ -8,6 +8,7 @@
  * Adam (Keras defaults), binary cross-entropy, accuracy, batch 32, 10 epochs, validation on the
  * 25,000 test reviews after every epoch.
  */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { currentProfile, isProfile, type Profile } from './env';
 import { DEFAULT_SEED } from './imdb';
@@ -91,8 +92,26 @@ export const OPTION_SPECS: Readonly<Record<OptionKey, OptionSpec>> = {
 /** The environment variable that chooses the run directory. */
 export const RUN_DIR_ENV = 'GRU_RUN_DIR';
 
-/** What went wrong, for callers that want to react (the CLI maps INVALID_CONFIG to exit code 2). */
-export type TrainErrorCode = 'INVALID_CONFIG' | 'RUN_EXISTS' | 'CONFIG_MISMATCH' | 'DATA_MISMATCH' | 'NON_FINITE_LOSS' | 'RUN_NOT_FOUND';
+/**
+ * What went wrong, for callers that want to react (scripts/train.ts exits 1 for NON_FINITE_LOSS, 2 for
+ * every other code: a bad option or a problem with the run directory).
+ *   RUN_DIR_UNWRITABLE  the run directory cannot be created or written (EACCES, EPERM, ENOTDIR, EROFS)
+ *   WRITE_FAILED        a run file could not be written completely (e.g. ENOSPC); earlier epochs are intact
+ *   RUN_CORRUPT         a run file is unreadable, not valid JSON, or differs from its epoch's manifest
+ *   RUN_LOCKED          another live trainer holds the run directory's lock
+ *   DATA_MISMATCH       the data differs from the data the run was trained on (archive, tokenizer, vocabulary)
+ */
+export type TrainErrorCode =
+  | 'INVALID_CONFIG'
+  | 'RUN_EXISTS'
+  | 'CONFIG_MISMATCH'
+  | 'DATA_MISMATCH'
+  | 'NON_FINITE_LOSS'
+  | 'RUN_NOT_FOUND'
+  | 'RUN_DIR_UNWRITABLE'
+  | 'WRITE_FAILED'
+  | 'RUN_CORRUPT'
+  | 'RUN_LOCKED';
 
 /** Every failure of this module that the user can fix: `code` says which kind. */
 export class TrainError extends Error {
@@ -113,9 +132,10 @@ export function parseOption(key: OptionKey, text: string, source: string): numbe
     if ((RNN_KINDS as readonly string[]).includes(value)) return value as RnnKind;
     throw new TrainError('INVALID_CONFIG', `${source}=${JSON.stringify(text)} is not a recurrent layer: use one of ${RNN_KINDS.join(', ')}`);
   }
+  // Integers are written in decimal digits only: Number() would also take 0x2, 1e1, 0b11 or 1.0.
   const n = value === '' ? NaN : Number(value);
-  if (spec.kind === 'int' && !Number.isInteger(n)) {
-    throw new TrainError('INVALID_CONFIG', `${source}=${JSON.stringify(text)} is not an integer (${spec.help})`);
+  if (spec.kind === 'int' && (!/^[+-]?\d+$/.test(value) || !Number.isSafeInteger(n))) {
+    throw new TrainError('INVALID_CONFIG', `${source}=${JSON.stringify(text)} is not an integer (${spec.help}): write it in decimal digits, e.g. 10`);
   }
   if (!Number.isFinite(n)) throw new TrainError('INVALID_CONFIG', `${source}=${JSON.stringify(text)} is not a number (${spec.help})`);
   return n;
@@ -167,6 +187,44 @@ export function configProblems(c: TrainConfig): string[] {
 export function validateConfig(c: TrainConfig): void {
   const problems = configProblems(c);
   if (problems.length > 0) throw new TrainError('INVALID_CONFIG', `invalid training configuration:\n  - ${problems.join('\n  - ')}`);
+}
+
+/** A lower bound of the memory a run needs, in bytes, with the arithmetic behind it. */
+export interface MemoryEstimate {
+  /** The padded int32 reviews the run takes: (trainSize + testSize) x maxLen x 4 bytes. */
+  paddedBytes: number;
+  /**
+   * What one training batch keeps for backpropagation through time, at least: per step and review,
+   * the embedding output and the recurrent layer's state and three gate activations, float32:
+   * batchSize x maxLen x (embeddingDim + 4 x units) x 4 bytes.
+   */
+  batchBytes: number;
+  totalBytes: number;
+  /** The sums written out, for an error message. */
+  arithmetic: string;
+}
+
+const GB = 1e9;
+
+/** The memory a config needs at least (see MemoryEstimate). */
+export function memoryEstimate(c: TrainConfig): MemoryEstimate {
+  const paddedBytes = (c.trainSize + c.testSize) * c.maxLen * 4;
+  const batchBytes = c.batchSize * c.maxLen * (c.embeddingDim + 4 * c.units) * 4;
+  const totalBytes = paddedBytes + batchBytes;
+  const gb = (b: number) => `${(b / GB).toFixed(2)} GB`;
+  const arithmetic =
+    `padded reviews (${c.trainSize} + ${c.testSize}) x ${c.maxLen} ids x 4 bytes = ${gb(paddedBytes)}, plus one training batch ` +
+    `${c.batchSize} x ${c.maxLen} steps x (${c.embeddingDim} + 4 x ${c.units}) floats x 4 bytes = ${gb(batchBytes)}: ${gb(totalBytes)} at least`;
+  return { paddedBytes, batchBytes, totalBytes, arithmetic };
+}
+
+/** Throws INVALID_CONFIG when the run cannot fit in `availableBytes` (default: this machine's memory): checked before any data is read. */
+export function checkFitsInMemory(c: TrainConfig, availableBytes: number = os.totalmem()): void {
+  const m = memoryEstimate(c);
+  if (m.totalBytes > availableBytes) {
+    throw new TrainError('INVALID_CONFIG', `maxLen ${c.maxLen} cannot fit: ${m.arithmetic}, and this machine has ${(availableBytes / GB).toFixed(2)} GB of memory. ` +
+      `Use a smaller --max-len (${OPTION_SPECS.maxLen.env}), --train-size / --test-size or --batch-size.`);
+  }
 }
 
 /** The config of a profile with environment overrides, then explicit overrides, applied (and validated). */

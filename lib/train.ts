@@ -11,32 +11,42 @@
  *   - the optimizer is Keras's Adam, whose state (step count, m, v) is saved after every epoch.
  */
 import * as tf from '@tensorflow/tfjs-node';
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { KerasAdam, loadOptimizer } from './adam';
 import * as fs from 'node:fs';
-import { readJson, writeFileAtomic } from './files';
 import { binaryCrossEntropy, countCorrect, evaluate, gatherBatch } from './evaluate';
 import { KerasGRU } from './gru';
 import { loadImdb, type ImdbData } from './imdb';
-import { saveVocabulary } from './vocabulary';
-import { buildModel, loadModel, recurrentLayerOf } from './model';
+import { ImdbError } from './imdb-error';
+import { loadVocabulary, vocabularySha256, vocabularyToJson } from './vocabulary';
+import { buildModel, recurrentLayerOf } from './model';
 import { deriveSeed, mulberry32, shuffledIndices } from './prng';
 import { formatDuration, progressLine } from './progress';
 import { mean } from './stats';
 import {
+  acquireRunLock,
+  checkRunDirWritable,
+  checkRunUnlocked,
+  checkSameData,
   checkSameRun,
   environmentFacts,
   epochDir,
+  loadEpochModel,
   loadRun,
+  makeRunDir,
+  readEpochState,
+  readRunData,
   removePartialEpochs,
+  repairHistoryCsv,
+  runDataOf,
   runStatus,
   saveEpoch,
   writeHistoryCsv,
+  writeRunData,
+  writeRunFile,
   type EpochRecord,
-  type EpochState,
 } from './run-dir';
-import { OPTION_SPECS, TrainError, defaultRunDir, validateConfig, type TrainConfig } from './train-config';
+import { OPTION_SPECS, TrainError, checkFitsInMemory, defaultRunDir, validateConfig, type TrainConfig } from './train-config';
 
 /** The order of the training reviews in `epoch` (1-based): a pure function of seed and epoch. */
 export function epochOrder(seed: number, epoch: number, n: number): Uint32Array {
@@ -126,7 +136,7 @@ export interface TrainOptions {
   archivePath?: string;
   /** Progress events; default: trainProgressPrinter() on stdout. Pass () => {} for silence. */
   onProgress?: (e: ProgressEvent) => void;
-  /** Stops training at the next batch boundary; the epoch in progress is not saved. */
+  /** Stops training at the next batch boundary (the epoch in progress is not saved), or the data loading before the run directory is created. */
   signal?: AbortSignal;
 }
 
@@ -146,12 +156,22 @@ export interface TrainResult {
   stoppedAt?: { epoch: number; batch: number };
 }
 
-async function dataFor(config: TrainConfig, options: TrainOptions, say: (m: string) => void): Promise<ImdbData> {
+/** The data of a run (only the reviews it takes are padded); null when `signal` stopped the loading. */
+async function dataFor(config: TrainConfig, options: TrainOptions, say: (m: string) => void): Promise<ImdbData | null> {
   let data = options.data;
   if (!data) {
     say(`loading IMDB (numWords ${config.numWords}, maxLen ${config.maxLen})`);
-    data = await loadImdb({ numWords: config.numWords, maxLen: config.maxLen, seed: config.dataSeed, archivePath: options.archivePath });
+    try {
+      data = await loadImdb({
+        numWords: config.numWords, maxLen: config.maxLen, seed: config.dataSeed, archivePath: options.archivePath,
+        trainSize: config.trainSize, testSize: config.testSize, signal: options.signal,
+      });
+    } catch (err) {
+      if (err instanceof ImdbError && err.code === 'ABORTED') return null;
+      throw err;
+    }
   }
+  if (options.signal?.aborted) return null;
   const info = data.info;
   if (info.numWords !== config.numWords || info.maxLen !== config.maxLen || info.seed !== config.dataSeed) {
     throw new TrainError('DATA_MISMATCH', `the data was loaded with numWords ${info.numWords}, maxLen ${info.maxLen}, seed ${info.seed}, ` +
@@ -212,6 +232,7 @@ const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
  */
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
   validateConfig(config);
+  checkFitsInMemory(config);
   const runDir = path.resolve(options.runDir ?? defaultRunDir(config));
   const progress = options.onProgress ?? trainProgressPrinter();
   const say = (message: string) => progress({ type: 'info', message });
@@ -222,30 +243,82 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       'Resume it (--resume / { resume: true }), choose another run directory (--run-dir / GRU_RUN_DIR), or delete it.');
   }
   if (status.config) checkSameRun(status.config, config, runDir);
+  if (options.resume && startEpoch === 0) say(`nothing to resume in ${runDir} (${status.exists ? 'no completed epoch' : 'no such run'}): starting from scratch`);
 
   if (startEpoch >= config.epochs) {
     say(`${runDir} already holds ${startEpoch} completed epochs (${config.epochs} wanted): loading it, nothing to train`);
     const run = await loadRun(runDir);
+    if (await runLockFree(runDir) && await repairHistoryCsv(runDir, run.history)) say(`rewrote ${path.join(runDir, 'history.csv')} from epoch ${run.epoch}'s saved history`);
     return { runDir, config: status.config ?? config, history: run.history, model: run.model, outcome: 'loaded', startEpoch };
   }
 
+  // Everything that can be checked without the data, before loading it (which may take minutes).
+  await checkRunDirWritable(runDir);
+  await checkRunUnlocked(runDir);
   const data = await dataFor(config, options, say);
-  await fsp.mkdir(runDir, { recursive: true });
+  if (data === null) {
+    say(`stopped while loading the data; ${status.exists ? `${runDir} is unchanged` : `${runDir} was not created`}`);
+    const model = startEpoch > 0 ? (await loadRun(runDir)).model : buildModel(config);
+    return { runDir, config, history: [], model, outcome: 'stopped', startEpoch, stoppedAt: { epoch: startEpoch + 1, batch: 0 } };
+  }
+  await makeRunDir(runDir);
+  const release = await acquireRunLock(runDir, say);
+  try {
+    return await trainLocked(config, options, runDir, startEpoch, data, progress);
+  } finally {
+    await release();
+  }
+}
+
+/** Whether no live trainer holds the run's lock (a complete run's history.csv is only repaired then). */
+async function runLockFree(runDir: string): Promise<boolean> {
+  try {
+    await checkRunUnlocked(runDir);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Checks the data against what the run was trained on (data.json; vocab.json for runs saved before it), then records it. */
+async function recordRunData(runDir: string, data: ImdbData): Promise<void> {
+  const now = runDataOf(data.info.archiveSha256, data.vocab);
+  const saved = await readRunData(runDir);
+  if (saved) {
+    checkSameData(saved, now, runDir);
+  } else {
+    const vocabFile = path.join(runDir, 'vocab.json');
+    if (fs.existsSync(vocabFile)) {
+      const kept = vocabularySha256(await loadVocabulary(vocabFile));
+      if (kept !== now.vocabularySha256) {
+        throw new TrainError('DATA_MISMATCH', `${vocabFile} is not the vocabulary of this archive (${data.info.archivePath}, SHA-256 ${now.archiveSha256}): ` +
+          `vocabulary SHA-256 ${kept} was saved, ${now.vocabularySha256} is built now. Use the archive the run was trained on, or train a new run.`);
+      }
+    }
+    await writeRunData(runDir, now);
+  }
+  const vocabFile = path.join(runDir, 'vocab.json');
+  if (!fs.existsSync(vocabFile)) await writeRunFile(vocabFile, JSON.stringify(vocabularyToJson(data.vocab)));
+}
+
+async function trainLocked(config: TrainConfig, options: TrainOptions, runDir: string, startEpoch: number, data: ImdbData, progress: (e: ProgressEvent) => void): Promise<TrainResult> {
+  const say = (message: string) => progress({ type: 'info', message });
   await removePartialEpochs(runDir);
-  await writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify(config, null, 1));
-  if (!fs.existsSync(path.join(runDir, 'vocab.json'))) await saveVocabulary(data.vocab, path.join(runDir, 'vocab.json'));
+  await recordRunData(runDir, data);
+  await writeRunFile(path.join(runDir, 'config.json'), JSON.stringify(config, null, 1));
 
   const optimizer = new KerasAdam(config.learningRate, config.beta1, config.beta2, config.epsilon);
   let model: tf.LayersModel;
   let history: EpochRecord[] = [];
   if (startEpoch > 0) {
     const dir = epochDir(runDir, startEpoch);
-    const state = await readJson<EpochState>(path.join(dir, 'state.json'));
-    model = await loadModel(dir);
+    const state = await readEpochState(dir);
+    model = await loadEpochModel(dir);
     await loadOptimizer(optimizer, dir);
-    if (optimizer.iterations !== state.steps) throw new Error(`${dir}: optimizer step ${optimizer.iterations} != saved steps ${state.steps}`);
+    if (optimizer.iterations !== state.steps) throw new TrainError('RUN_CORRUPT', `${dir}: optimizer step ${optimizer.iterations} != saved steps ${state.steps} in state.json`);
     fastForwardDropout(model, state.steps);
     history = state.history;
+    if (await repairHistoryCsv(runDir, history)) say(`rewrote ${path.join(runDir, 'history.csv')} from epoch ${startEpoch}'s saved history`);
     say(`resuming ${runDir} after epoch ${startEpoch}/${config.epochs}`);
   } else {
     model = buildModel(config);
@@ -322,8 +395,10 @@ export interface TimingEstimate {
  */
 export async function timeEpoch(config: TrainConfig, options: { batches?: number; data?: ImdbData; archivePath?: string } = {}): Promise<TimingEstimate> {
   validateConfig(config);
+  checkFitsInMemory(config);
   const batches = options.batches ?? 20;
   const data = await dataFor(config, { data: options.data, archivePath: options.archivePath }, () => {});
+  if (data === null) throw new Error('unreachable: no signal was given');
   const model = buildModel(config);
   const optimizer = new KerasAdam(config.learningRate, config.beta1, config.beta2, config.epsilon);
   const vars = trainableVariables(model);

@@ -4,6 +4,7 @@
  * files in the archive), word id = rank + 3 (the most frequent word is 4), every id < numWords
  * (rarer words become OOV, id 2). Saved as JSON beside a trained run, to encode new text later.
  */
+import { createHash } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import { writeFileAtomic } from './files';
 import { ImdbError, errorText } from './imdb-error';
@@ -114,6 +115,11 @@ export function vocabularyFromJson(json: unknown, source = 'vocabulary JSON'): V
     throw fail(`"numWords" (${numWords}) is invalid or too small for ${words.length} words`);
   if (new Set(words).size !== words.length) throw fail('duplicate words');
   return makeVocabulary(words, counts, numWords!, Number.isInteger(distinctWords) ? distinctWords! : words.length);
+}
+
+/** SHA-256 (hex) of the vocabulary's JSON form: equal exactly when every word has the same id (and count). */
+export function vocabularySha256(vocab: Vocabulary): string {
+  return createHash('sha256').update(JSON.stringify(vocabularyToJson(vocab))).digest('hex');
 }
 
 /** Saves the vocabulary as JSON (written atomically). */

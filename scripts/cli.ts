@@ -25,6 +25,8 @@ export interface OptionDef {
   help: string;
   /** A heading printed before the first option of a new section. */
   section?: string;
+  /** A string option that may be given several times (its value is then a list, in order). */
+  multiple?: boolean;
 }
 
 /** A script: its name, what it does, its options and exit codes. */
@@ -50,7 +52,7 @@ export interface CliSpec {
 
 /** What the script's main function receives. */
 export interface CliContext {
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
   /** Aborted by the first Ctrl-C (only for abortable scripts). */
   signal: AbortSignal;
@@ -77,10 +79,10 @@ export function fail(message: string, exitCode = USAGE_EXIT): never {
   throw new CliError(message, exitCode);
 }
 
-/** Reads a positive integer option; `flag` names it in the error. */
-export function positiveInteger(text: string | boolean | undefined, flag: string): number {
-  const n = typeof text === 'string' && text.trim() !== '' ? Number(text) : NaN;
-  if (!Number.isInteger(n) || n < 1) fail(`${flag} ${JSON.stringify(text)}: use a positive integer`);
+/** Reads a positive integer option written in decimal digits (not 0x2 or 1e1); `flag` names it in the error. */
+export function positiveInteger(text: string | boolean | string[] | undefined, flag: string): number {
+  const n = typeof text === 'string' && /^\+?\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) fail(`${flag} ${JSON.stringify(text)}: use a positive integer in decimal digits`);
   return n;
 }
 
@@ -117,9 +119,9 @@ export function helpText(spec: CliSpec): string {
 
 /** Parses argv against the spec; `--help` is answered here. Throws CliError on a bad option. */
 export function parseCli(spec: CliSpec, argv: string[] = process.argv.slice(2)): Omit<CliContext, 'signal'> & { help: boolean } {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean }> = { help: { type: 'boolean', short: 'h' } };
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
   for (const [name, o] of Object.entries(spec.options)) {
-    options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.default !== undefined ? { default: o.default } : {}) };
+    options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.default !== undefined ? { default: o.default } : {}), ...(o.multiple ? { multiple: true } : {}) };
   }
   let parsed;
   try {
@@ -127,7 +129,7 @@ export function parseCli(spec: CliSpec, argv: string[] = process.argv.slice(2)):
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   return { values, positionals: parsed.positionals, help: values.help === true };
 }
 

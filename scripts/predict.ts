@@ -3,31 +3,44 @@
  *
  *   node --import tsx scripts/predict.ts "A wonderful film." "Two hours I will never get back."
  *   node --import tsx scripts/predict.ts --run-dir runs/imdb-gru-ci --epoch best "text"
+ *   node --import tsx scripts/predict.ts --file review.txt --file -      # a file, then stdin: one review each
+ *   node --import tsx scripts/predict.ts --lines --file reviews.txt     # one review per line
  *
- * Prints one line per text: P(positive), the label, the text. Exit codes: 0 done, 1 failed, 2 bad options.
+ * Prints one line per text: P(positive), the label, the text (or where it came from). A text with no word
+ * the run's vocabulary knows gets no verdict. Exit codes: 0 done, 1 failed, 2 bad options or run problem.
  */
+import * as fsp from 'node:fs/promises';
 import { parseProfile } from '../lib/env';
 import { ImdbError } from '../lib/imdb-error';
 import { Predictor } from '../lib/predict';
-import type { EpochChoice } from '../lib/run-dir';
-import { TrainError, defaultRunDir, resolveConfig } from '../lib/train-config';
+import { runLockHolder, type EpochChoice } from '../lib/run-dir';
+import { RUN_DIR_ENV, TrainError, defaultRunDir, resolveConfig } from '../lib/train-config';
 import { fail, runCli, type CliSpec } from './cli';
+
+const PROFILE_ENV = 'GRU_PROFILE';
 
 const SPEC: CliSpec = {
   name: 'predict',
   summary: 'Classify movie reviews with a trained run.',
-  usage: 'node --import tsx scripts/predict.ts [options] "review text" ...',
+  usage: 'node --import tsx scripts/predict.ts [options] ["review text" ...]',
   positionals: true,
   options: {
-    'run-dir': { type: 'string', value: 'DIR', help: 'the run to use (default: $GRU_RUN_DIR, else the default run of the profile)' },
-    profile: { type: 'string', value: 'ci|full', help: "which profile's default run (default: $GRU_PROFILE, else full)" },
+    'run-dir': { type: 'string', value: 'DIR', help: `the run to use (default: $${RUN_DIR_ENV}, else the default run of the profile)` },
+    profile: { type: 'string', value: 'ci|full', help: `which profile's default run (default: $${PROFILE_ENV}, else full);\ntraining-only variables (GRU_EPOCHS, GRU_MAX_LEN, ...) are ignored` },
     epoch: { type: 'string', value: 'N|last|best', help: "which saved epoch's weights (default: last; best = lowest val_loss)" },
-    json: { type: 'boolean', help: 'print a JSON array of {text, probability, label}' },
+    file: { type: 'string', value: 'PATH', multiple: true, help: 'read a review from a file (repeatable; - is stdin): one review per file' },
+    lines: { type: 'boolean', help: 'with --file: one review per line instead (blank lines skipped)' },
+    json: { type: 'boolean', help: 'print a JSON array of {source, text, knownWords, probability, label}' },
   },
-  epilog: 'Each text gets P(positive) from the model; above 0.5 is labelled positive (as Keras\'s accuracy counts it).',
-  exitCodes: { 2: 'bad options or no such run' },
+  epilog:
+    "Each text gets P(positive) from the model; above 0.5 is labelled positive (as Keras's accuracy counts it).\n" +
+    'A text with no word the vocabulary knows gets no verdict ("-", probability null in JSON) and a warning:\n' +
+    'the model would answer from padding alone. stderr names the run, the epoch used and whether the run\n' +
+    'is complete.',
+  exitCodes: { 2: 'bad options, or the run is missing, damaged or trained on other data' },
   knownErrors: (err) => {
-    if (err instanceof TrainError || err instanceof ImdbError) return err.code === 'RUN_NOT_FOUND' ? 2 : 1;
+    if (err instanceof TrainError) return 2;
+    if (err instanceof ImdbError) return err.code === 'VOCABULARY_INVALID' ? 2 : 1;
     return undefined;
   },
 };
@@ -35,13 +48,47 @@ const SPEC: CliSpec = {
 function parseEpoch(text: string | undefined): EpochChoice {
   if (text === undefined || text === 'last') return 'last';
   if (text === 'best') return 'best';
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) fail(`--epoch ${JSON.stringify(text)}: use a positive integer, last or best`);
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) fail(`--epoch ${JSON.stringify(text)}: use a positive integer, last or best`);
   return n;
 }
 
+/** A review to classify and where it came from (shown instead of a long text). */
+interface Input {
+  source: string;
+  text: string;
+}
+
+async function readInput(file: string): Promise<string> {
+  try {
+    if (file === '-') {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    }
+    return await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    return fail(`--file ${file}: ${(err as Error).message}`);
+  }
+}
+
+async function inputs(positionals: string[], files: string[], lines: boolean): Promise<Input[]> {
+  const out: Input[] = positionals.map((text) => ({ source: 'argument', text }));
+  for (const file of files) {
+    const name = file === '-' ? 'stdin' : file;
+    const text = await readInput(file);
+    if (!lines) out.push({ source: name, text });
+    else text.split(/\r?\n/).forEach((line, i) => void (line.trim() !== '' && out.push({ source: `${name}:${i + 1}`, text: line })));
+  }
+  return out;
+}
+
+const shown = (text: string) => (text.length > 100 ? `${text.slice(0, 97)}...` : text).replace(/\s+/g, ' ');
+
 runCli(SPEC, async ({ values, positionals }) => {
-  if (positionals.length === 0) fail('give at least one review text, e.g. "A wonderful film."');
+  const files = (values.file as string[] | undefined) ?? [];
+  if (values.lines && files.length === 0) fail('--lines applies to --file: give --file PATH (or --file - for stdin)');
+  if (positionals.length === 0 && files.length === 0) fail('give at least one review text, e.g. "A wonderful film.", or --file PATH (- for stdin)');
   let profile;
   try {
     profile = values.profile === undefined ? undefined : parseProfile(values.profile as string, '--profile');
@@ -49,16 +96,39 @@ runCli(SPEC, async ({ values, positionals }) => {
     fail((err as Error).message);
   }
   const epoch = parseEpoch(values.epoch as string | undefined);
-  const runDir = (values['run-dir'] as string | undefined) ?? defaultRunDir(resolveConfig({ profile }));
+  // Which run: only the profile and the run directory count; GRU_EPOCHS, GRU_MAX_LEN... are training's.
+  const env = { [PROFILE_ENV]: process.env[PROFILE_ENV], [RUN_DIR_ENV]: process.env[RUN_DIR_ENV] };
+  let runDir = values['run-dir'] as string | undefined;
+  if (runDir === undefined) {
+    try {
+      runDir = defaultRunDir(resolveConfig({ profile, env }), env);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+  }
+  const texts = await inputs(positionals, files, values.lines === true);
+  if (texts.length === 0) fail('the files hold no review (every line is blank)');
 
   const predictor = await Predictor.load(runDir, epoch);
-  const probabilities = predictor.predict(positionals);
+  const holder = predictor.complete ? null : await runLockHolder(predictor.runDir);
+  process.stderr.write(
+    `run ${predictor.runDir}, epoch ${predictor.epoch} (of ${predictor.completedEpochs} completed, ${predictor.config.epochs} planned): ` +
+      (predictor.complete ? 'the run is complete\n'
+        : `the run is INCOMPLETE${holder ? ` (being trained now by pid ${holder.pid})` : ' (finish it with scripts/train.ts --resume)'}\n`),
+  );
+  const results = predictor.classify(texts.map((t) => t.text));
   predictor.dispose();
-  const rows = positionals.map((text, i) => ({ text, probability: probabilities[i], label: probabilities[i] > 0.5 ? 'positive' : 'negative' }));
+  const rows = results.map((r, i) => ({ source: texts[i].source, ...r }));
+  rows.forEach((r, i) => {
+    if (r.probability === null) process.stderr.write(`predict: text ${i + 1} (${r.source === 'argument' ? JSON.stringify(shown(r.text)) : r.source}) has no word the vocabulary knows: no verdict\n`);
+  });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(rows, null, 1)}\n`);
     return;
   }
-  process.stderr.write(`run ${predictor.runDir}, epoch ${predictor.epoch}\n`);
-  for (const r of rows) process.stdout.write(`${r.probability.toFixed(4)}  ${r.label.padEnd(8)}  ${r.text}\n`);
+  for (const r of rows) {
+    const p = r.probability === null ? '-'.padStart(6) : r.probability.toFixed(4);
+    const label = r.label ?? 'no verdict (no known word)';
+    process.stdout.write(`${p}  ${label.padEnd(8)}  ${r.source === 'argument' ? r.text : `${r.source}: ${shown(r.text)}`}\n`);
+  }
 });

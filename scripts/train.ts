@@ -6,7 +6,8 @@
  *   node --import tsx scripts/train.ts --resume            # continue the default run
  *   node --import tsx scripts/train.ts --time-batches 20   # estimate the epoch time, train nothing
  *
- * Exit codes: 0 done, 1 training failed (e.g. a non-finite loss), 2 bad options, 130 stopped by Ctrl-C.
+ * Exit codes: 0 done, 1 training failed (a non-finite loss, unreadable data), 2 bad options or a run-directory
+ * problem (unwritable, a failed write such as a full disk, a damaged file, locked, other data), 130 stopped by Ctrl-C.
  */
 import { parseProfile } from '../lib/env';
 import { ImdbError } from '../lib/imdb-error';
@@ -46,15 +47,27 @@ const SPEC: CliSpec = {
   epilog:
     'Progress goes to stdout, warnings and errors to stderr.\n' +
     'Ctrl-C stops at the end of the current batch; the completed epochs stay on disk and\n' +
-    '--resume continues from the last one with the same shuffles and dropout masks.',
-  exitCodes: { 1: 'training failed', 2: 'bad options or run directory', 130: 'stopped' },
+    '--resume continues from the last one with the same shuffles and dropout masks. Ctrl-C while the\n' +
+    'data loads stops before the run directory is created.\n' +
+    'Every run file is written completely or not at all (checked, fsynced, renamed into place; each\n' +
+    "epoch's manifest.json records the size and SHA-256 of its files), and data.json records what the\n" +
+    'run was trained on (archive SHA-256, tokenizer version, vocabulary SHA-256).\n' +
+    'Exit code 2 means a bad option (integers in decimal digits only; a maxLen that cannot fit in\n' +
+    'memory, refused before any data is read; an --archive that is missing or a directory) or a\n' +
+    'run-directory problem: unwritable (EACCES, EPERM, ENOTDIR, EROFS); a failed write (e.g. ENOSPC:\n' +
+    'the last complete epoch stays); a damaged config.json, state.json, model.json or weights.bin\n' +
+    '(named); another trainer holding its lock (train.lock); or a resume with another archive,\n' +
+    'tokenizer or vocabulary (data.json).',
+  exitCodes: { 1: 'training failed (a non-finite loss) or the data could not be read', 2: 'bad options or a run-directory problem (above)', 130: 'stopped' },
   abortable: true,
   knownErrors: (err) => {
     if (err instanceof TrainError) return err.code === 'NON_FINITE_LOSS' ? 1 : 2;
-    if (err instanceof ImdbError) return 1;
+    if (err instanceof ImdbError) return err.code === 'ARCHIVE_NOT_FOUND' && archiveGiven ? 2 : 1;
     return undefined;
   },
 };
+
+let archiveGiven = false; // an explicit --archive that is wrong is a bad option (exit 2)
 
 runCli(SPEC, async ({ values: v, signal }) => {
   const profile = typeof v.profile === 'string' ? parseOr(() => parseProfile(v.profile as string, '--profile')) : undefined;
@@ -65,6 +78,7 @@ runCli(SPEC, async ({ values: v, signal }) => {
   }
   const config = parseOr(() => resolveConfig({ profile, overrides: overrides as Partial<TrainConfig> }));
   const archivePath = v.archive as string | undefined;
+  archiveGiven = archivePath !== undefined;
 
   if (v['time-batches'] !== undefined) {
     const batches = positiveInteger(v['time-batches'], '--time-batches');

@@ -63,8 +63,20 @@ test('options reach main; an unknown option or a bad value is a usage error (exi
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /^demo: Unknown option '--bogus'.*\nRun with --help for the options\.\n$/s);
   const bad = await run(['--size', '0'], async ({ values }) => void positiveInteger(values.size, '--size'));
-  assert.deepEqual([bad.code, bad.stderr], [2, 'demo: --size "0": use a positive integer\nRun with --help for the options.\n']);
+  assert.deepEqual([bad.code, bad.stderr], [2, 'demo: --size "0": use a positive integer in decimal digits\nRun with --help for the options.\n']);
   assert.throws(() => fail('no'), (err: unknown) => err instanceof CliError && err.exitCode === 2);
+  // Integers in decimal digits only: Number() would read these as 2, 10, 3.
+  for (const text of ['0x2', '1e1', '0b11', '2.0', ' 4x']) {
+    const r = await run(['--size', text], async ({ values }) => void positiveInteger(values.size, '--size'));
+    assert.deepEqual([r.code, r.stderr.split('\n')[0]], [2, `demo: --size "${text}": use a positive integer in decimal digits`]);
+  }
+});
+
+test('an option marked multiple may be repeated: main gets its values in order', async () => {
+  const spec: CliSpec = { ...SPEC, options: { ...SPEC.options, file: { type: 'string', value: 'PATH', multiple: true, help: 'a file' } } };
+  const values: unknown[] = [];
+  await runCli(spec, async (context) => void values.push(context.values.file), { stdout: () => {}, stderr: () => {}, exit: () => {}, onInterrupt: () => {} }, ['--file', 'a', '--file', '-', '--file', 'c']);
+  assert.deepEqual(values, [['a', '-', 'c']]);
 });
 
 test('known errors: their message and exit code; anything else: the stack and exit 1; main returns its exit code', async () => {

@@ -39,3 +39,24 @@ test('isFile: true for a file, false for a folder or nothing; readJsonOr falls b
   for (const name of ['list.json', 'bad.json', 'missing.json']) assert.deepEqual(await readJsonOr(path.join(dir, name), { d: 0 }), { d: 0 }, name);
   await assert.rejects(readJson(path.join(dir, 'bad.json')), SyntaxError);
 });
+
+test('writeAndSync: a write that leaves fewer bytes than given is an error, never silent; fileDigest is the size and SHA-256', async () => {
+  const fsp = await import('node:fs/promises');
+  const { createHash } = await import('node:crypto');
+  const { fileDigest, digestOf } = await import('../lib/files');
+  const handle = await fsp.open(__filename, 'r');
+  const proto = Object.getPrototypeOf(handle) as { writeFile: (...args: unknown[]) => Promise<void> };
+  await handle.close();
+  const original = proto.writeFile;
+  proto.writeFile = async () => {}; // a file system that reports success and writes nothing
+  try {
+    await assert.rejects(writeAndSync(path.join(dir, 'short'), 'twelve bytes'), /short: wrote 12 bytes, but the file holds 0/);
+  } finally {
+    proto.writeFile = original;
+  }
+  const file = path.join(dir, 'digest');
+  await writeAndSync(file, 'héllo');
+  const sha = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  assert.deepEqual(await fileDigest(file), { bytes: 6, sha256: sha });
+  assert.deepEqual(digestOf('héllo'), { bytes: 6, sha256: sha });
+});

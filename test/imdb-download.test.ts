@@ -33,17 +33,27 @@ async function serve(handler: http.RequestListener): Promise<{ url: string; hits
 
 test('no archive anywhere with download disabled: ARCHIVE_NOT_FOUND lists every place and the fix', async () => {
   const dir = await tempDir();
+  const { options, warnings } = hermetic(dir);
+  await expectImdbError(loadImdb(options), 'ARCHIVE_NOT_FOUND', 'archivePath option: not set', 'IMDB_ARCHIVE environment variable: not set',
+    path.join(dir, 'aclImdb_v1.tar.gz'), 'disabled', 'set IMDB_ARCHIVE');
+  assert.deepEqual(warnings, []);
+});
+
+test('an explicit archive path that is wrong is an error naming it, never a fallback; a directory is named as a directory', async () => {
+  const dir = await tempDir();
+  await writeArchive(dir, tinyCorpus(), 'aclImdb_v1.tar.gz'); // what a fallback would silently use
   const missing = path.join(dir, 'nope.tar.gz');
+  const opts = { dataDir: dir, download: false, onWarning: () => {} };
+  await expectImdbError(locateArchive({ ...opts, archivePath: missing }), 'ARCHIVE_NOT_FOUND', `archivePath option, ${missing}, does not exist`);
+  await expectImdbError(locateArchive({ ...opts, archivePath: dir }), 'ARCHIVE_NOT_FOUND', `${dir}, is a directory, not a .tar.gz file`);
   process.env.IMDB_ARCHIVE = path.join(dir, 'also-missing.tar.gz');
   try {
-    const { options, warnings } = hermetic(dir, { archivePath: missing });
-    await expectImdbError(loadImdb(options), 'ARCHIVE_NOT_FOUND', missing, 'also-missing.tar.gz', path.join(dir, 'aclImdb_v1.tar.gz'), 'disabled', 'set IMDB_ARCHIVE');
-    assert.equal(warnings.length, 2, 'a warning for each set-but-missing path');
+    await expectImdbError(locateArchive(opts), 'ARCHIVE_NOT_FOUND', 'IMDB_ARCHIVE environment variable', 'also-missing.tar.gz, does not exist');
+    process.env.IMDB_ARCHIVE = dir;
+    await expectImdbError(locateArchive(opts), 'ARCHIVE_NOT_FOUND', 'is a directory');
   } finally {
     delete process.env.IMDB_ARCHIVE;
   }
-  const { options } = hermetic(dir);
-  await expectImdbError(loadImdb(options), 'ARCHIVE_NOT_FOUND', 'archivePath option: not set', 'IMDB_ARCHIVE environment variable: not set');
 });
 
 test('archive resolution order: explicit path, then IMDB_ARCHIVE, then <dataDir>/aclImdb_v1.tar.gz', async () => {

@@ -143,3 +143,20 @@ test('real aclImdb archive: 25k + 25k reviews, balanced, padded to 500, ids < 10
   assert.deepEqual(again.train.x, data.train.x);
   assert.deepEqual(again.test.y, data.test.y);
 });
+
+test('trainSize / testSize: only the reviews a run takes are padded (the same rows as the full load); a signal stops the reading', async () => {
+  const { dir, archive } = await tinySetup();
+  const all = await loadImdb(hermetic(dir, { archivePath: archive, maxLen: 12 }).options);
+  const some = await loadImdb(hermetic(dir, { archivePath: archive, maxLen: 12, trainSize: 2, testSize: 3 }).options);
+  assert.deepEqual([some.train.size, some.test.size, some.train.x.length, some.test.x.length], [2, 3, 2 * 12, 3 * 12]);
+  for (const [split, n] of [['train', 2], ['test', 3]] as const) {
+    const subset = all.subset(2, 3)[split];
+    for (const key of ['x', 'y', 'ids', 'ratings', 'lengths'] as const) assert.deepEqual(Array.from(some[split][key]), Array.from(subset[key]), `${split}.${key}`);
+    assert.equal(some[split].size, n);
+  }
+  const controller = new AbortController();
+  controller.abort();
+  const cacheDir = path.join(dir, 'fresh-cache');
+  await expectImdbError(loadImdb(hermetic(dir, { archivePath: archive, maxLen: 13, cacheDir, signal: controller.signal }).options), 'ABORTED', 'stopped while reading');
+  assert.ok(!fs.existsSync(cacheDir) || fs.readdirSync(cacheDir).every((f) => !f.endsWith('.bin')), 'nothing cached');
+});

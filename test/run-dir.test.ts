@@ -5,13 +5,18 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as fsp from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-node';
 import { KerasAdam } from '../lib/adam';
 import { buildModel } from '../lib/model';
 import {
-  bestEpoch, checkSameRun, environmentFacts, epochDir, historyFrame, loadRun, removePartialEpochs, runStatus, saveEpoch, type EpochRecord,
+  acquireRunLock, bestEpoch, checkRunDirWritable, checkRunUnlocked, checkSameData, checkSameRun, environmentFacts, epochDir, historyFrame, loadRun,
+  removePartialEpochs, repairHistoryCsv, runDataOf, runStatus, saveEpoch, verifyEpoch, writeHistoryCsv, type EpochRecord,
 } from '../lib/run-dir';
-import { TrainError, resolveConfig } from '../lib/train-config';
+import { TrainError, resolveConfig, type TrainConfig } from '../lib/train-config';
+import { vocabularyFromCounts } from '../lib/vocabulary';
 
 const record = (epoch: number, valLoss: number): EpochRecord => ({ epoch, loss: 0.5, accuracy: 0.7, val_loss: valLoss, val_accuracy: 0.8, seconds: 1 });
 
@@ -62,4 +67,215 @@ test('checkSameRun: only epochs may change when continuing a run', () => {
   checkSameRun(saved, { ...saved, epochs: 9 }, '/runs/x');
   assert.throws(() => checkSameRun(saved, { ...saved, maxLen: 50 }, '/runs/x'), (err: unknown) =>
     err instanceof TrainError && err.code === 'CONFIG_MISMATCH' && /maxLen: saved 100, now 50/.test(err.message));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Faults: full disks, damaged files, two trainers, unwritable directories (issue 16)
+// ---------------------------------------------------------------------------------------------
+
+function tempRun(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'run-dir-faults-'));
+}
+
+const isTrainError = (code: string, pattern: RegExp) => (err: unknown) => {
+  assert.ok(err instanceof TrainError, `expected a TrainError, got ${String(err)}`);
+  assert.equal(err.code, code, err.message);
+  assert.match(err.message, pattern);
+  return true;
+};
+
+/** Makes every FileHandle.writeFile fail as a full disk does (or, with 'silent', write nothing and report nothing) until restored. */
+async function injectWriteFailure(mode: 'ENOSPC' | 'silent'): Promise<() => void> {
+  const handle = await fsp.open(__filename, 'r');
+  const proto = Object.getPrototypeOf(handle) as { writeFile: (...args: unknown[]) => Promise<void> };
+  await handle.close();
+  const original = proto.writeFile;
+  proto.writeFile = async () => {
+    if (mode === 'ENOSPC') throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
+  };
+  return () => void (proto.writeFile = original);
+}
+
+function tinyConfig(): TrainConfig {
+  return resolveConfig({ profile: 'ci', env: {}, overrides: { numWords: 20, maxLen: 4, embeddingDim: 3, units: 2, epochs: 3 } });
+}
+
+async function saveEpochs(runDir: string, n: number, model: tf.LayersModel, optimizer: KerasAdam): Promise<EpochRecord[]> {
+  const history = Array.from({ length: n }, (_, i) => record(i + 1, 0.5 - i / 10));
+  for (let epoch = 1; epoch <= n; epoch++) {
+    await saveEpoch(runDir, model, optimizer, { epoch, steps: epoch * 10, history: history.slice(0, epoch), savedAt: 'now', environment: environmentFacts() });
+  }
+  return history;
+}
+
+test('a full disk (ENOSPC) while saving an epoch is WRITE_FAILED; the epochs saved before stay intact and nothing half-written is left', async () => {
+  const runDir = tempRun();
+  const model = buildModel(tinyConfig());
+  const optimizer = new KerasAdam();
+  try {
+    fs.writeFileSync(path.join(runDir, 'config.json'), JSON.stringify(tinyConfig()));
+    await saveEpochs(runDir, 1, model, optimizer);
+    for (const mode of ['ENOSPC', 'silent'] as const) {
+      const restore = await injectWriteFailure(mode);
+      try {
+        await assert.rejects(
+          saveEpoch(runDir, model, optimizer, { epoch: 2, steps: 20, history: [record(1, 0.5), record(2, 0.4)], savedAt: 'now', environment: environmentFacts() }),
+          isTrainError('WRITE_FAILED', mode === 'ENOSPC' ? /could not save epoch 2 in .*ENOSPC.*The 1 epoch\(s\) saved before are intact/ : /could not save epoch 2 .*\.partial-.*: wrote \d+ bytes, but the file holds 0\)/),
+        );
+      } finally {
+        restore();
+      }
+      assert.deepEqual(fs.readdirSync(runDir).sort(), ['config.json', 'epoch-01'], `${mode}: no epoch-02, no partial folder`);
+      assert.ok(fs.existsSync(path.join(epochDir(runDir, 1), 'optimizer.bin')), 'epoch 1 keeps what a resume needs');
+      await verifyEpoch(epochDir(runDir, 1));
+      assert.equal((await runStatus(runDir)).completedEpochs, 1);
+    }
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+    fs.rmSync(runDir, { recursive: true, force: true });
+  }
+});
+
+test('history.csv is complete or absent: a refused or silently empty write is WRITE_FAILED, the previous file stays, and a resume rewrites it', async () => {
+  const runDir = tempRun();
+  try {
+    const one = [record(1, 0.5)];
+    const two = [record(1, 0.5), record(2, 0.4)];
+    await writeHistoryCsv(runDir, one);
+    const file = path.join(runDir, 'history.csv');
+    const before = fs.readFileSync(file, 'utf8');
+    assert.equal(before.trim().split('\n').length, 2, 'a header and one row');
+    for (const mode of ['ENOSPC', 'silent'] as const) {
+      const restore = await injectWriteFailure(mode);
+      try {
+        await assert.rejects(writeHistoryCsv(runDir, two), isTrainError('WRITE_FAILED', /could not write .*history\.csv \((ENOSPC|.*wrote \d+ bytes, but the file holds 0)/));
+      } finally {
+        restore();
+      }
+      assert.equal(fs.readFileSync(file, 'utf8'), before, `${mode}: the last complete history.csv is kept`);
+      assert.deepEqual(fs.readdirSync(runDir), ['history.csv'], `${mode}: no temporary file is left`);
+    }
+    fs.writeFileSync(file, ''); // what nodejs-polars' writeCSV left on a full disk
+    assert.equal(await repairHistoryCsv(runDir, two), true);
+    assert.equal(await repairHistoryCsv(runDir, two), false, 'an up-to-date file is left alone');
+    const rows = fs.readFileSync(file, 'utf8').trim().split('\n');
+    assert.equal(rows[0], 'epoch,loss,accuracy,val_loss,val_accuracy,seconds');
+    assert.deepEqual(rows.slice(1).map((r) => Number(r.split(',')[0])), [1, 2]);
+  } finally {
+    fs.rmSync(runDir, { recursive: true, force: true });
+  }
+});
+
+test("run files carry checksums: each epoch's manifest records every file's size and SHA-256; a flipped byte in weights.bin is RUN_CORRUPT naming it", async () => {
+  const runDir = tempRun();
+  const model = buildModel(tinyConfig());
+  const optimizer = new KerasAdam();
+  try {
+    fs.writeFileSync(path.join(runDir, 'config.json'), JSON.stringify(tinyConfig()));
+    await saveEpochs(runDir, 2, model, optimizer);
+    const dir = epochDir(runDir, 2);
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { files: Record<string, { bytes: number; sha256: string }> };
+    assert.deepEqual(Object.keys(manifest.files).sort(), ['model.json', 'optimizer.bin', 'optimizer.json', 'state.json', 'weights.bin']);
+    for (const [name, digest] of Object.entries(manifest.files)) {
+      const bytes = fs.readFileSync(path.join(dir, name));
+      assert.deepEqual(digest, { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }, name);
+    }
+    const weights = path.join(dir, 'weights.bin');
+    const good = fs.readFileSync(weights);
+    const flipped = Buffer.from(good);
+    flipped[100] ^= 0x01;
+    fs.writeFileSync(weights, flipped);
+    await assert.rejects(loadRun(runDir), isTrainError('RUN_CORRUPT', /weights\.bin is damaged: \d+ bytes with SHA-256 [0-9a-f]{64}, but .*manifest\.json records/));
+    fs.writeFileSync(weights, good);
+    (await loadRun(runDir)).model.dispose();
+    // Epoch 1's optimizer state was removed on purpose (only the latest epoch keeps it): still valid.
+    (await loadRun(runDir, 1)).model.dispose();
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+    fs.rmSync(runDir, { recursive: true, force: true });
+  }
+});
+
+test('a damaged config.json, state.json or model.json is RUN_CORRUPT naming the file, not a stack trace', async () => {
+  const runDir = tempRun();
+  const model = buildModel(tinyConfig());
+  const optimizer = new KerasAdam();
+  try {
+    const configFile = path.join(runDir, 'config.json');
+    fs.writeFileSync(configFile, JSON.stringify(tinyConfig()));
+    await saveEpochs(runDir, 1, model, optimizer);
+    const dir = epochDir(runDir, 1);
+    const damage = async (file: string, text: string, pattern: RegExp) => {
+      const good = fs.readFileSync(file);
+      fs.writeFileSync(file, text);
+      try {
+        await assert.rejects(loadRun(runDir), isTrainError('RUN_CORRUPT', pattern));
+      } finally {
+        fs.writeFileSync(file, good);
+      }
+    };
+    await damage(configFile, '{"epochs": 3,', /config\.json is not valid JSON/);
+    await damage(path.join(dir, 'state.json'), '{"epo', /epoch-01\/state\.json is not valid JSON/);
+    await damage(path.join(dir, 'model.json'), '{}', /epoch-01\/model\.json is damaged/);
+    fs.rmSync(path.join(dir, 'manifest.json')); // an epoch saved before manifests existed: the loader still names the file
+    await damage(path.join(dir, 'model.json'), '{"modelTopology": 1}', /cannot load the model saved in .*epoch-01\/model\.json/);
+    (await loadRun(runDir)).model.dispose();
+  } finally {
+    model.dispose();
+    optimizer.dispose();
+    fs.rmSync(runDir, { recursive: true, force: true });
+  }
+});
+
+test('the run lock: a second trainer gets RUN_LOCKED with the pid; the lock of a dead process is stale and replaced', async () => {
+  const runDir = tempRun();
+  try {
+    const release = await acquireRunLock(runDir);
+    const lock = JSON.parse(fs.readFileSync(path.join(runDir, 'train.lock'), 'utf8')) as { pid: number };
+    assert.equal(lock.pid, process.pid);
+    const locked = new RegExp(`is being written by another trainer \\(pid ${process.pid} on `);
+    await assert.rejects(acquireRunLock(runDir), isTrainError('RUN_LOCKED', locked));
+    await assert.rejects(checkRunUnlocked(runDir), isTrainError('RUN_LOCKED', locked));
+    await release();
+    assert.ok(!fs.existsSync(path.join(runDir, 'train.lock')));
+    await checkRunUnlocked(runDir);
+    // A trainer killed with SIGKILL leaves its lock: its pid is gone.
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    assert.ok(dead !== undefined);
+    fs.writeFileSync(path.join(runDir, 'train.lock'), JSON.stringify({ pid: dead, host: os.hostname(), since: 'then' }));
+    await checkRunUnlocked(runDir);
+    const notes: string[] = [];
+    const again = await acquireRunLock(runDir, (m) => notes.push(m));
+    assert.match(notes.join('\n'), new RegExp(`removing a stale lock .*"pid":${dead}.*that process is gone`));
+    await again();
+  } finally {
+    fs.rmSync(runDir, { recursive: true, force: true });
+  }
+});
+
+test('an unwritable run directory (a parent that is a file: ENOTDIR) is RUN_DIR_UNWRITABLE before anything is created', async () => {
+  const dir = tempRun();
+  try {
+    const file = path.join(dir, 'a-file');
+    fs.writeFileSync(file, 'x');
+    await assert.rejects(checkRunDirWritable(path.join(file, 'runs', 'r')), isTrainError('RUN_DIR_UNWRITABLE', /cannot write the run directory .*a-file\/runs\/r: .*a-file \(ENOTDIR: .* is a file, not a directory\)\. Choose another run directory/));
+    await checkRunDirWritable(path.join(dir, 'new', 'run'));
+    assert.deepEqual(fs.readdirSync(dir), ['a-file'], 'checking creates nothing');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('what a run was trained on: archive SHA-256, tokenizer version and vocabulary SHA-256; any difference is DATA_MISMATCH saying which', () => {
+  const vocab = vocabularyFromCounts(new Map([['good', 3], ['bad', 2]]), 10);
+  const shifted = vocabularyFromCounts(new Map([['good', 3], ['bad', 4]]), 10); // "bad" now has id 4
+  const saved = runDataOf('a'.repeat(64), vocab);
+  assert.equal(saved.tokenizerVersion, 1);
+  assert.equal(saved.vocabularySha256, createHash('sha256').update(JSON.stringify({ format: 'imdb-vocabulary', version: 1, tokenizerVersion: 1, numWords: 10, distinctWords: 2, words: ['good', 'bad'], counts: [3, 2] })).digest('hex'));
+  checkSameData(saved, runDataOf('a'.repeat(64), vocab), '/runs/x');
+  assert.throws(() => checkSameData(saved, runDataOf('b'.repeat(64), shifted), '/runs/x'), isTrainError('DATA_MISMATCH',
+    new RegExp(`archive SHA-256: trained on a{64}, now b{64}; vocabulary SHA-256: trained on ${saved.vocabularySha256}, now [0-9a-f]{64}\\)`)));
+  assert.throws(() => checkSameData(saved, { ...saved, tokenizerVersion: 2 }, '/runs/x'), isTrainError('DATA_MISMATCH', /tokenizer version: trained on 1, now 2/));
 });

@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { RUNS_DIR } from '../lib/paths';
-import { PROFILES, TrainError, defaultRunDir, resolveConfig, runName } from '../lib/train-config';
+import { PROFILES, TrainError, checkFitsInMemory, defaultRunDir, memoryEstimate, resolveConfig, runName } from '../lib/train-config';
 
 describe('configuration', () => {
   test('the full profile is the reference run; ci is a small subset', () => {
@@ -37,6 +37,11 @@ describe('configuration', () => {
       });
     bad({ GRU_EPOCHS: 'abc' }, /GRU_EPOCHS="abc" is not an integer \(passes over the training reviews\)/);
     bad({ GRU_EPOCHS: '2.5' }, /GRU_EPOCHS="2.5" is not an integer/);
+    // Integers are decimal digits only: Number() would read these as 2, 10, 3 and 2.
+    bad({ GRU_EPOCHS: '0x2' }, /GRU_EPOCHS="0x2" is not an integer .*decimal digits/);
+    bad({ GRU_EPOCHS: '1e1' }, /GRU_EPOCHS="1e1" is not an integer/);
+    bad({ GRU_EPOCHS: '0b11' }, /GRU_EPOCHS="0b11" is not an integer/);
+    bad({ GRU_EPOCHS: '2.0' }, /GRU_EPOCHS="2.0" is not an integer/);
     bad({ GRU_EPOCHS: '0' }, /epochs must be an integer in 1\.\.inf, got 0/);
     bad({ GRU_TRAIN_SIZE: '30000' }, /trainSize must be an integer in 1\.\.25000, got 30000/);
     bad({ GRU_LEARNING_RATE: '-1' }, /learningRate must be a positive number, got -1/);
@@ -78,5 +83,21 @@ describe('configuration', () => {
     assert.match(runName(held), /^imdb-gru-ci-[0-9a-f]{8}$/);
     assert.notEqual(runName(held), runName(resolveConfig({ profile: 'ci', env: {}, overrides: { fixedGates: { update: 0 } } })));
     assert.throws(() => resolveConfig({ profile: 'ci', env: {}, overrides: { rnn: 'lstm', fixedGates: { reset: 1 } } }), /fixedGates needs rnn "kerasGru"/);
+  });
+
+  test('a maxLen that cannot fit in memory is refused with the arithmetic (padded reviews of the run plus one batch)', () => {
+    const huge = resolveConfig({ profile: 'ci', env: {}, overrides: { maxLen: 1_000_000 } });
+    // By hand: (2000 + 1000) reviews x 1e6 ids x 4 bytes = 12e9; 32 x 1e6 x (128 + 4 x 128) x 4 bytes = 81.92e9.
+    const m = memoryEstimate(huge);
+    assert.deepEqual([m.paddedBytes, m.batchBytes, m.totalBytes], [12e9, 81.92e9, 93.92e9]);
+    assert.throws(() => checkFitsInMemory(huge, 8e9), (err: unknown) => {
+      assert.ok(err instanceof TrainError && err.code === 'INVALID_CONFIG', String(err));
+      assert.match(err.message, /^maxLen 1000000 cannot fit: padded reviews \(2000 \+ 1000\) x 1000000 ids x 4 bytes = 12\.00 GB, plus one training batch 32 x 1000000 steps x \(128 \+ 4 x 128\) floats x 4 bytes = 81\.92 GB: 93\.92 GB at least, and this machine has 8\.00 GB of memory\. Use a smaller --max-len/);
+      return true;
+    });
+    // Only the reviews the run takes count: the ci profile's own sizes fit in far less.
+    checkFitsInMemory(PROFILES.ci, 8e9);
+    checkFitsInMemory(PROFILES.full, 8e9);
+    assert.equal(memoryEstimate({ ...PROFILES.full, trainSize: 100, testSize: 100 }).paddedBytes, 200 * 500 * 4);
   });
 });

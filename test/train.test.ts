@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-node';
 import pl from 'nodejs-polars';
 import { ROOT, SHARED_ARCHIVE } from '../lib/paths';
+import { tinyCorpus, writeArchive, type FixtureEntry } from './fixtures';
 import { loadImdb, type ImdbData } from '../lib/imdb';
 import { loadVocabulary } from '../lib/vocabulary';
 import { loadModel } from '../lib/model';
@@ -134,9 +135,9 @@ describe('the ci profile on the real IMDB data', () => {
 
   test('the run directory is complete', async () => {
     const ls = (dir: string) => fs.readdirSync(dir).sort();
-    assert.deepEqual(ls(runDir), ['config.json', 'epoch-01', 'epoch-02', 'history.csv', 'vocab.json']);
-    assert.deepEqual(ls(epochDir(runDir, 1)), ['model.json', 'state.json', 'weights.bin']);
-    assert.deepEqual(ls(epochDir(runDir, 2)), ['model.json', 'optimizer.bin', 'optimizer.json', 'state.json', 'weights.bin']);
+    assert.deepEqual(ls(runDir), ['config.json', 'data.json', 'epoch-01', 'epoch-02', 'history.csv', 'vocab.json'], 'no train.lock left');
+    assert.deepEqual(ls(epochDir(runDir, 1)), ['manifest.json', 'model.json', 'state.json', 'weights.bin']);
+    assert.deepEqual(ls(epochDir(runDir, 2)), ['manifest.json', 'model.json', 'optimizer.bin', 'optimizer.json', 'state.json', 'weights.bin']);
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')), config);
     assert.equal((await loadVocabulary(path.join(runDir, 'vocab.json'))).numWords, 10_000);
     const csv = pl.readCSV(path.join(runDir, 'history.csv'));
@@ -207,6 +208,88 @@ describe('the ci profile on the real IMDB data', () => {
     const probs = await predict(texts, runDir);
     const label = (p: number) => (p > 0.5 ? 'positive' : 'negative').padEnd(8);
     assert.deepEqual(r.stdout.trim().split('\n'), texts.map((t, i) => `${probs[i].toFixed(4)}  ${label(probs[i])}  ${t}`));
+  });
+  const predictCli = (args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}) =>
+    spawnSync(process.execPath, [...TSX, 'scripts/predict.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...childEnv(), ...options.env }, input: options.input ?? '' });
+
+  test('scripts/predict.ts gives no verdict for a text with no known word (empty, punctuation, emoji, Korean) and warns', async () => {
+    const unknown = ['', '!!! ... ???', '😀🎬👍', '정말 최고의 영화입니다'];
+    const r = predictCli(['--run-dir', runDir, ...unknown, 'A wonderful film.']);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.split('\n').slice(0, 5);
+    unknown.forEach((t, i) => assert.equal(lines[i], `     -  no verdict (no known word)  ${t}`));
+    const [p] = await predict(['A wonderful film.'], runDir);
+    assert.equal(lines[4], `${p.toFixed(4)}  ${p > 0.5 ? 'positive' : 'negative'}  A wonderful film.`);
+    for (let i = 1; i <= 4; i++) assert.match(r.stderr, new RegExp(`predict: text ${i} \\(.*\\) has no word the vocabulary knows: no verdict`));
+    const json = JSON.parse(predictCli(['--run-dir', runDir, '--json', '😀', 'good']).stdout) as { probability: number | null; label: string | null; knownWords: number }[];
+    assert.deepEqual(json.map((j) => [j.knownWords, j.label === null, j.probability === null]), [[0, true, true], [1, false, false]]);
+  });
+
+  test('scripts/predict.ts reads reviews from files and stdin (one per file, or one per line with --lines), however long', async () => {
+    const dir = tempDir('predict-files-');
+    try {
+      const long = `${'A wonderful, moving film with a great cast. '.repeat(25_000)}`; // ~1.1 MB: too long for an argument list
+      const file = path.join(dir, 'long.txt');
+      fs.writeFileSync(file, long);
+      const lines = path.join(dir, 'lines.txt');
+      fs.writeFileSync(lines, 'A wonderful film.\n\nDull and far too long.\n');
+      const r = predictCli(['--run-dir', runDir, '--file', file, '--file', '-'], { input: 'Dull and far too long.\nSecond line of the same review.' });
+      assert.equal(r.status, 0, r.stderr);
+      const probs = await predict([long, 'Dull and far too long.\nSecond line of the same review.'], runDir);
+      const out = r.stdout.trim().split('\n');
+      assert.equal(out.length, 2);
+      assert.match(out[0], new RegExp(`^${probs[0].toFixed(4)}  \\w+ +${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: A wonderful, moving film`));
+      assert.match(out[1], new RegExp(`^${probs[1].toFixed(4)}  \\w+ +stdin: Dull and far too long\\. Second line`));
+      const perLine = predictCli(['--run-dir', runDir, '--lines', '--file', lines, '--json']);
+      assert.equal(perLine.status, 0, perLine.stderr);
+      const rows = JSON.parse(perLine.stdout) as { source: string; probability: number }[];
+      assert.deepEqual(rows.map((x) => [x.source, x.probability]), [[`${lines}:1`, (await predict(['A wonderful film.'], runDir))[0]], [`${lines}:3`, (await predict(['Dull and far too long.'], runDir))[0]]]);
+      const missing = predictCli(['--run-dir', runDir, '--file', path.join(dir, 'nope.txt')]);
+      assert.equal(missing.status, 2);
+      assert.match(missing.stderr, /--file .*nope\.txt: ENOENT/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('scripts/predict.ts says which epoch of which run it uses and whether the run is complete', () => {
+    const r = predictCli(['--run-dir', runDir, 'A film.']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`^run ${runDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, epoch 2 \\(of 2 completed, 2 planned\\): the run is complete\\n`));
+    const best = predictCli(['--run-dir', runDir, '--epoch', '1', 'A film.']);
+    assert.match(best.stderr, /, epoch 1 \(of 2 completed, 2 planned\): the run is complete\n/);
+    const dir = tempDir('predict-incomplete-');
+    try {
+      fs.cpSync(runDir, dir, { recursive: true });
+      const configFile = path.join(dir, 'config.json');
+      fs.writeFileSync(configFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(configFile, 'utf8')), epochs: 5 }));
+      const incomplete = predictCli(['--run-dir', dir, 'A film.']);
+      assert.equal(incomplete.status, 0, incomplete.stderr);
+      assert.match(incomplete.stderr, /, epoch 2 \(of 2 completed, 5 planned\): the run is INCOMPLETE \(finish it with scripts\/train\.ts --resume\)\n/);
+      // A flipped byte in weights.bin: a clear error naming the file (exit 2), not a different prediction.
+      const weights = path.join(epochDir(dir, 2), 'weights.bin');
+      const bytes = fs.readFileSync(weights);
+      bytes[1000] ^= 0x80;
+      fs.writeFileSync(weights, bytes);
+      const corrupt = predictCli(['--run-dir', dir, 'A film.']);
+      assert.equal(corrupt.status, 2, corrupt.stderr);
+      assert.match(corrupt.stderr, /^predict: .*epoch-02\/weights\.bin is damaged: .* but .*manifest\.json records/);
+      assert.doesNotMatch(corrupt.stderr, /\n +at /, 'no stack trace');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('scripts/predict.ts ignores training-only environment variables (GRU_EPOCHS, GRU_MAX_LEN, ...) when choosing and reading a run', async () => {
+    const training = { GRU_EPOCHS: '0x2', GRU_MAX_LEN: '7', GRU_BATCH_SIZE: 'abc', GRU_TRAIN_SIZE: '5' };
+    const r = predictCli(['A wonderful film.'], { env: { ...training, GRU_RUN_DIR: runDir } });
+    assert.equal(r.status, 0, r.stderr);
+    const [p] = await predict(['A wonderful film.'], runDir);
+    assert.equal(r.stdout, `${p.toFixed(4)}  ${p > 0.5 ? 'positive' : 'negative'}  A wonderful film.\n`);
+    // The default run of the profile is the profile's own, whatever GRU_MAX_LEN says (no hashed name).
+    const chosen = predictCli(['--profile', 'ci', 'x'], { env: { ...training, GRU_RUN_DIR: '' } });
+    const wanted = path.join(ROOT, 'runs', 'imdb-gru-ci').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    assert.match(chosen.stderr, new RegExp(`^run ${wanted}, |${wanted} is not a run directory`));
   });
 });
 
@@ -322,6 +405,8 @@ test('a non-finite loss stops training with the epoch, the batch and what to try
     dense.setWeights([kernel, tf.fill(bias.shape, NaN)]);
     await model.save(`file://${epochDir(dir, 1)}`);
     model.dispose();
+    // This edit bypasses saveEpoch: drop the manifest it would contradict (as for an epoch saved before manifests).
+    fs.rmSync(path.join(epochDir(dir, 1), 'manifest.json'));
     await assert.rejects(train({ ...config, epochs: 2 }, { runDir: dir, resume: true, data: await imdb(), onProgress: quiet }), (err: unknown) => {
       assert.ok(err instanceof TrainError && err.code === 'NON_FINITE_LOSS', String(err));
       assert.match(err.message, /the training loss became NaN at epoch 2, batch 1\/2/);
@@ -343,6 +428,120 @@ test('train() rejects data loaded with other settings and an invalid config', as
   await assert.rejects(train({ ...config, epochs: 0 }, { onProgress: quiet }), /epochs must be an integer in 1\.\.inf, got 0/);
 });
 
+// ---------------------------------------------------------------------------------------------
+// Faults (issue 16) on a tiny synthetic archive: fast, no real data needed
+// ---------------------------------------------------------------------------------------------
+
+describe('faults: other data, two trainers, Ctrl-C while loading, nothing to resume, a stale history.csv', () => {
+  const config: TrainConfig = resolveConfig({
+    profile: 'ci', env: {},
+    overrides: { numWords: 30, maxLen: 8, embeddingDim: 3, units: 2, trainSize: 6, testSize: 4, batchSize: 2, evalBatchSize: 4, epochs: 1 },
+  });
+  const root = tempDir('train-faults-');
+  after(() => fs.rmSync(root, { recursive: true, force: true }));
+  let n = 0;
+  const fresh = () => path.join(root, `run-${++n}`);
+
+  async function tinyImdb(entries: FixtureEntry[], name: string): Promise<ImdbData> {
+    const archivePath = await writeArchive(root, entries, name);
+    return loadImdb({ archivePath, numWords: config.numWords, maxLen: config.maxLen, seed: config.dataSeed, cache: false, download: false, onProgress: quiet });
+  }
+  /** The tiny corpus with a new word made the most frequent of the training split (it takes id 4: every id shifts). */
+  const shifted = () => tinyCorpus().map((e) => (e.name === 'aclImdb/train/pos/0_9.txt' ? { ...e, text: `${e.text} ${'zzz '.repeat(2000)}` } : e));
+
+  test('resume with another archive (its new top word took id 4) is DATA_MISMATCH saying what differs; the run is untouched', async () => {
+    const dataA = await tinyImdb(tinyCorpus(), 'a.tar.gz');
+    const dataB = await tinyImdb(shifted(), 'b.tar.gz');
+    assert.equal(dataB.vocab.wordToId.get('zzz'), 4);
+    const runDir = fresh();
+    (await train(config, { runDir, data: dataA, onProgress: quiet })).model.dispose();
+    const recorded = JSON.parse(fs.readFileSync(path.join(runDir, 'data.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(recorded).sort(), ['archiveSha256', 'tokenizerVersion', 'vocabularySha256']);
+    assert.equal(recorded.archiveSha256, dataA.info.archiveSha256);
+    const before = fs.readFileSync(path.join(runDir, 'vocab.json'));
+    const mismatch = new RegExp(`trained on other data .*archive SHA-256: trained on ${dataA.info.archiveSha256}, now ${dataB.info.archiveSha256}; vocabulary SHA-256: trained on [0-9a-f]{64}, now [0-9a-f]{64}`);
+    await assert.rejects(train({ ...config, epochs: 2 }, { runDir, resume: true, data: dataB, onProgress: quiet }), (err: unknown) =>
+      err instanceof TrainError && err.code === 'DATA_MISMATCH' && mismatch.test(err.message));
+    // A run saved before data.json existed: its vocab.json is compared instead.
+    fs.rmSync(path.join(runDir, 'data.json'));
+    await assert.rejects(train({ ...config, epochs: 2 }, { runDir, resume: true, data: dataB, onProgress: quiet }), (err: unknown) =>
+      err instanceof TrainError && err.code === 'DATA_MISMATCH' && /vocab\.json is not the vocabulary of this archive/.test(err.message));
+    assert.deepEqual(fs.readFileSync(path.join(runDir, 'vocab.json')), before);
+    assert.equal((await runStatus(runDir)).completedEpochs, 1);
+    const resumed = await train({ ...config, epochs: 2 }, { runDir, resume: true, data: dataA, onProgress: quiet });
+    assert.deepEqual([resumed.outcome, resumed.history.length], ['resumed', 2]);
+    resumed.model.dispose();
+    assert.ok(fs.existsSync(path.join(runDir, 'data.json')), 'the legacy run now records its data');
+  });
+
+  test('a second trainer on a run directory being written gets RUN_LOCKED naming the pid', async () => {
+    const data = await tinyImdb(tinyCorpus(), 'c.tar.gz');
+    const runDir = fresh();
+    let second: Promise<unknown> | undefined; // settles with the error (or null), so that it is never an unhandled rejection
+    const first = await train({ ...config, epochs: 2 }, {
+      runDir, data,
+      onProgress: (e) => {
+        if (e.type === 'batch' && second === undefined) {
+          second = train({ ...config, epochs: 2 }, { runDir, resume: true, data, onProgress: quiet }).then(
+            (r) => {
+              r.model.dispose();
+              return null;
+            },
+            (err: unknown) => err,
+          );
+        }
+      },
+    });
+    first.model.dispose();
+    const err = await second;
+    assert.ok(err instanceof TrainError && err.code === 'RUN_LOCKED', String(err));
+    assert.match(err.message, new RegExp(`is being written by another trainer \\(pid ${process.pid} `));
+    assert.ok(!fs.existsSync(path.join(runDir, 'train.lock')), 'the lock is released at the end');
+    assert.equal((await runStatus(runDir)).completedEpochs, 2);
+  });
+
+  test('Ctrl-C while the data loads stops before the run directory is created', async () => {
+    const archivePath = await writeArchive(root, tinyCorpus(), 'd.tar.gz');
+    const runDir = fresh();
+    const controller = new AbortController();
+    controller.abort();
+    const messages: string[] = [];
+    const r = await train(config, { runDir, archivePath, signal: controller.signal, onProgress: (e) => void (e.type === 'info' && messages.push(e.message)) });
+    r.model.dispose();
+    assert.equal(r.outcome, 'stopped');
+    assert.ok(!fs.existsSync(runDir), 'no run directory');
+    assert.match(messages.join('\n'), /stopped while loading the data; .* was not created/);
+  });
+
+  test('--resume with no run says it starts from scratch', async () => {
+    const data = await tinyImdb(tinyCorpus(), 'e.tar.gz');
+    const runDir = fresh();
+    const messages: string[] = [];
+    const r = await train(config, { runDir, resume: true, data, onProgress: (e) => void (e.type === 'info' && messages.push(e.message)) });
+    r.model.dispose();
+    assert.equal(r.outcome, 'trained');
+    assert.match(messages[0], new RegExp(`^nothing to resume in ${runDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(no such run\\): starting from scratch$`));
+  });
+
+  test('a history.csv emptied by a full disk is rewritten when the run is resumed or loaded', async () => {
+    const data = await tinyImdb(tinyCorpus(), 'f.tar.gz');
+    const runDir = fresh();
+    const trained = await train(config, { runDir, data, onProgress: quiet });
+    trained.model.dispose();
+    const file = path.join(runDir, 'history.csv');
+    const good = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, '');
+    const loaded = await train(config, { runDir, resume: true, data, onProgress: quiet });
+    loaded.model.dispose();
+    assert.equal(loaded.outcome, 'loaded');
+    assert.equal(fs.readFileSync(file, 'utf8'), good);
+    fs.writeFileSync(file, '');
+    const resumed = await train({ ...config, epochs: 2 }, { runDir, resume: true, data, onProgress: quiet });
+    resumed.model.dispose();
+    assert.deepEqual(pl.readCSV(file).getColumn('epoch').toArray(), [1, 2]);
+  });
+});
+
 describe('the command line', () => {
   const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     spawnSync(process.execPath, [...TSX, 'scripts/train.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...childEnv(), ...env } });
@@ -362,11 +561,79 @@ describe('the command line', () => {
       [['--bogus'], {}, /Unknown option '--bogus'/],
       [['--profile', 'fast'], {}, /--profile="fast" is not a profile/],
       [[], { GRU_BATCH_SIZE: 'abc' }, /GRU_BATCH_SIZE="abc" is not an integer/],
+      [['--epochs', '0x2'], {}, /--epochs="0x2" is not an integer .*decimal digits/],
+      [['--epochs', '1e1'], {}, /--epochs="1e1" is not an integer .*decimal digits/],
+      [['--time-batches', '0x10'], {}, /--time-batches "0x10": use a positive integer in decimal digits/],
     ];
     for (const [args, env, pattern] of cases) {
       const r = run(args, env);
       assert.equal(r.status, 2, `${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
       assert.match(r.stderr, pattern);
     }
+  });
+
+  const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  const noStack = (stderr: string) => assert.doesNotMatch(stderr, /\n +at /, `a stack trace:\n${stderr}`);
+
+  test('--max-len 1000000 is refused before any data is read, with the arithmetic (exit 2)', () => {
+    const runDir = path.join(tempDir('train-maxlen-'), 'run');
+    const r = run(['--profile', 'ci', '--max-len', '1000000', '--archive', ARCHIVE, '--run-dir', runDir]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^train: maxLen 1000000 cannot fit: padded reviews \(2000 \+ 1000\) x 1000000 ids x 4 bytes = 12\.00 GB, plus one training batch .* = 81\.92 GB: 93\.92 GB at least, and this machine has [\d.]+ GB of memory/);
+    assert.doesNotMatch(r.stdout, /loading IMDB/);
+    assert.ok(!fs.existsSync(runDir));
+  });
+
+  test('an --archive that does not exist, or is a directory, is an error naming it (exit 2), never a fallback', () => {
+    const dir = tempDir('train-archive-');
+    const missing = path.join(dir, 'nope.tar.gz');
+    const r = run(['--profile', 'ci', '--archive', missing, '--run-dir', path.join(dir, 'run')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`^train: the IMDB archive given by the archivePath option, ${escaped(missing)}, does not exist`));
+    const d = run(['--profile', 'ci', '--archive', dir, '--run-dir', path.join(dir, 'run')]);
+    assert.equal(d.status, 2, d.stderr);
+    assert.match(d.stderr, new RegExp(`${escaped(dir)}, is a directory, not a \\.tar\\.gz file`));
+    assert.ok(!fs.existsSync(path.join(dir, 'run')));
+  });
+
+  test('an unwritable run directory (ENOTDIR) and a damaged config.json are clear errors with exit 2, before any data is read', () => {
+    const dir = tempDir('train-rundir-');
+    fs.writeFileSync(path.join(dir, 'file'), 'x');
+    const r = run(['--profile', 'ci', '--archive', ARCHIVE, '--run-dir', path.join(dir, 'file', 'run')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^train: cannot write the run directory .*file\/run: .*file \(ENOTDIR: .* is a file, not a directory\)/);
+    noStack(r.stderr);
+    assert.doesNotMatch(r.stdout, /loading IMDB/);
+    const runDir = path.join(dir, 'run');
+    fs.mkdirSync(runDir);
+    fs.writeFileSync(path.join(runDir, 'config.json'), '{"profile": "ci", ');
+    const c = run(['--profile', 'ci', '--archive', ARCHIVE, '--run-dir', runDir, '--resume']);
+    assert.equal(c.status, 2, c.stderr);
+    assert.match(c.stderr, new RegExp(`^train: ${escaped(path.join(runDir, 'config.json'))} is not valid JSON`));
+    noStack(c.stderr);
+  });
+
+  test('a full disk (a small tmpfs) during an epoch save: exit 2 with ENOSPC, epoch 1 and its history.csv intact, then resumed once there is room', (t) => {
+    if (process.getuid?.() !== 0 || spawnSync('unshare', ['-m', 'true']).status !== 0) {
+      t.skip('needs root and unshare -m to mount a small tmpfs; the injected ENOSPC of test/run-dir.test.ts covers the logic');
+      return;
+    }
+    const mnt = tempDir('train-tmpfs-');
+    const args = ['--profile', 'ci', '--train-size', '64', '--test-size', '64', '--epochs', '2', '--archive', ARCHIVE, '--run-dir', `${mnt}/run`, '--quiet'];
+    const node = (extra: string[]) => [process.execPath, ...TSX, 'scripts/train.ts', ...args, ...extra].map((a) => `'${a}'`).join(' ');
+    // 24 MB: epoch 1 (5.5 MB of weights + 11 MB of Adam state) fits, epoch 2's copy does not.
+    const script = `mount -t tmpfs -o size=24m tmpfs '${mnt}' && { ${node([])}; echo "EXIT1 $?"; ` +
+      `cat '${mnt}/run/history.csv'; ls '${mnt}/run'; mount -o remount,size=64m '${mnt}' && ${node(['--resume'])}; echo "EXIT2 $?"; cat '${mnt}/run/history.csv'; }`;
+    const r = spawnSync('unshare', ['-m', 'sh', '-c', script], { cwd: ROOT, encoding: 'utf8', env: childEnv() });
+    fs.rmSync(mnt, { recursive: true, force: true });
+    const out = r.stdout;
+    assert.match(out, /EXIT1 2\n/, `${out}\n${r.stderr}`);
+    assert.match(r.stderr, /train: could not save epoch 2 in .*\(ENOSPC: no space left on device.*\)\. The 1 epoch\(s\) saved before are intact/);
+    const afterFailure = out.slice(out.indexOf('EXIT1'), out.indexOf('EXIT2'));
+    assert.match(afterFailure, /epoch,loss,accuracy,val_loss,val_accuracy,seconds\n1,[^\n]+\n(?!2,)/, 'history.csv holds epoch 1');
+    assert.match(afterFailure, /\nepoch-01\n/);
+    assert.doesNotMatch(afterFailure, /epoch-02|partial|train\.lock/);
+    assert.match(out, /EXIT2 0\n/);
+    assert.match(out.slice(out.indexOf('EXIT2')), /\n1,[^\n]+\n2,[^\n]+\n$/, 'resumed: both epochs in history.csv');
   });
 });
