@@ -91,7 +91,7 @@ export function epochChoice(text: string | undefined): EpochChoice {
   if (text === undefined || text === 'last') return 'last';
   if (text === 'best') return 'best';
   const n = /^[0-9]+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(n) || n < 1) fail(`--epoch ${JSON.stringify(text)}: use a positive integer, last or best`);
+  if (!Number.isSafeInteger(n) || n < 1) fail(`--epoch ${JSON.stringify(text)}: use a positive integer, last or best`);
   return n;
 }
 

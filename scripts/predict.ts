@@ -13,7 +13,7 @@ import * as fsp from 'node:fs/promises';
 import { parseProfile } from '../lib/env';
 import { ImdbError } from '../lib/imdb-error';
 import { Predictor } from '../lib/predict';
-import { runLockHolder, type EpochChoice } from '../lib/run-dir';
+import { runLockHolder } from '../lib/run-dir';
 import { RUN_DIR_ENV, TrainError, defaultRunDir, resolveConfig } from '../lib/train-config';
 import { fail, runCli, type CliSpec } from './cli';
 
@@ -44,14 +44,6 @@ const SPEC: CliSpec = {
     return undefined;
   },
 };
-
-function parseEpoch(text: string | undefined): EpochChoice {
-  if (text === undefined || text === 'last') return 'last';
-  if (text === 'best') return 'best';
-  const n = /^\d+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1) fail(`--epoch ${JSON.stringify(text)}: use a positive integer, last or best`);
-  return n;
-}
 
 /** A review to classify and where it came from (shown instead of a long text). */
 interface Input {
@@ -95,7 +87,7 @@ runCli(SPEC, async ({ values, positionals }) => {
   } catch (err) {
     fail((err as Error).message);
   }
-  const epoch = parseEpoch(values.epoch as string | undefined);
+  const epoch = epochChoice(values.epoch as string | undefined);
   // Which run: only the profile and the run directory count; GRU_EPOCHS, GRU_MAX_LEN... are training's.
   const env = { [PROFILE_ENV]: process.env[PROFILE_ENV], [RUN_DIR_ENV]: process.env[RUN_DIR_ENV] };
   let runDir = values['run-dir'] as string | undefined;
