@@ -15,7 +15,7 @@ import { ImdbError } from '../lib/imdb-error';
 import { Predictor } from '../lib/predict';
 import { runLockHolder } from '../lib/run-dir';
 import { RUN_DIR_ENV, TrainError, defaultRunDir, resolveConfig } from '../lib/train-config';
-import { fail, runCli, type CliSpec } from './cli';
+import { epochChoice, fail, runCli, type CliSpec } from './cli';
 
 const PROFILE_ENV = 'GRU_PROFILE';
 
