@@ -33,7 +33,6 @@ export async function corpusFrame(archiveOrOptions: string | CorpusOptions = {})
 }
 
 function reviewsFrame(rows: RawReview[]): DataFrame {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pl = require('nodejs-polars') as typeof import('nodejs-polars');
   return pl.DataFrame([
     pl.Series('split', rows.map((r) => r.split)),
@@ -108,7 +107,6 @@ export function wordFrequencyFrame(wordCounts: ReadonlyMap<string, number>, numW
   const total = ranked.reduce((sum, [, n]) => sum + n, 0);
   let running = 0;
   const cumulative = Float64Array.from(ranked, ([, n]) => (running += n) / total);
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pl = require('nodejs-polars') as typeof import('nodejs-polars');
   return pl.DataFrame([
     pl.Series('rank', Uint32Array.from(ranked, (_, r) => r + 1)),

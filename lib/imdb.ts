@@ -283,7 +283,6 @@ export class ImdbData {
 
 function loadTf(): typeof import('@tensorflow/tfjs-node') {
   // Lazy so that reading and exploring the data does not start TensorFlow.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require('@tensorflow/tfjs-node') as typeof import('@tensorflow/tfjs-node');
 }
 

@@ -36,7 +36,6 @@ test("a 1024x1024 matmul agrees with a plain JavaScript product on a few entries
 });
 
 test("nodejs-polars loads and computes", () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pl = require("nodejs-polars") as typeof import("nodejs-polars");
   const df = pl.DataFrame({ label: [0, 1, 1], n: [10, 20, 30] });
   const sums = df.groupBy("label").agg(pl.col("n").sum()).sort("label");
