@@ -49,7 +49,14 @@ export class KerasAdam extends tf.Optimizer {
         const { m, v } = this.slotFor(i, variable);
         if (g == null) return;
         m.assign(m.add(g.sub(m).mul(1 - this.beta1)));
-        v.assign(v.add(g.square().sub(v).mul(1 - this.beta2)));
+        v.assign(
+          v.add(
+            g
+              .square()
+              .sub(v)
+              .mul(1 - this.beta2),
+          ),
+        );
         variable.assign(variable.sub(m.mul(alpha).div(v.sqrt().add(this.epsilon))));
       });
     });
@@ -61,7 +68,9 @@ export class KerasAdam extends tf.Optimizer {
     this.slots[i] ??= { name: variable.name, m: tf.zerosLike(variable).variable(false), v: tf.zerosLike(variable).variable(false) };
     const slot = this.slots[i];
     if (!tf.util.arraysEqual(slot.m.shape, variable.shape)) {
-      throw new Error(`KerasAdam: state #${i} has shape [${slot.m.shape}] but variable ${variable.name} is [${variable.shape}] (restored into another model?)`);
+      throw new Error(
+        `KerasAdam: state #${i} has shape [${slot.m.shape}] but variable ${variable.name} is [${variable.shape}] (restored into another model?)`,
+      );
     }
     return slot;
   }
@@ -118,7 +127,9 @@ export async function saveOptimizer(optimizer: KerasAdam, dir: string): Promise<
 
 /** Restores what saveOptimizer wrote in `dir` into `optimizer`. */
 export async function loadOptimizer(optimizer: KerasAdam, dir: string): Promise<void> {
-  const meta = JSON.parse(await fsp.readFile(path.join(dir, 'optimizer.json'), 'utf8')) as { specs: Parameters<typeof tf.io.decodeWeights>[1] };
+  const meta = JSON.parse(await fsp.readFile(path.join(dir, 'optimizer.json'), 'utf8')) as {
+    specs: Parameters<typeof tf.io.decodeWeights>[1];
+  };
   const bytes = await fsp.readFile(path.join(dir, 'optimizer.bin'));
   const tensors = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), meta.specs);
   const weights = meta.specs.map((s) => ({ name: s.name, tensor: tensors[s.name] }));

@@ -46,7 +46,8 @@ export const COMPARED_LAYERS: readonly ComparedLayer[] = [
 /** The entry of COMPARED_LAYERS for a recurrent layer kind. */
 export function comparedLayer(rnn: RnnKind): ComparedLayer {
   const layer = COMPARED_LAYERS.find((l) => l.rnn === rnn);
-  if (!layer) throw new Error(`compare: no compared layer ${JSON.stringify(rnn)}; use one of ${COMPARED_LAYERS.map((l) => l.rnn).join(', ')}`);
+  if (!layer)
+    throw new Error(`compare: no compared layer ${JSON.stringify(rnn)}; use one of ${COMPARED_LAYERS.map((l) => l.rnn).join(', ')}`);
   return layer;
 }
 
@@ -110,11 +111,26 @@ export async function timeBatches(
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`compare: rounds must be a positive integer, got ${rounds}`);
   if (split.size < config.batchSize) throw new Error(`compare: timing needs ${config.batchSize} reviews, the split has ${split.size}`);
   const maxLen = split.x.length / split.size;
-  if (maxLen !== config.maxLen) throw new Error(`compare: the split holds reviews of ${maxLen} ids, the config wants maxLen ${config.maxLen}: load the data with that maxLen`);
-  const { x, y } = gatherBatch(split, Array.from({ length: config.batchSize }, (_, i) => i), config.maxLen);
+  if (maxLen !== config.maxLen)
+    throw new Error(
+      `compare: the split holds reviews of ${maxLen} ids, the config wants maxLen ${config.maxLen}: load the data with that maxLen`,
+    );
+  const { x, y } = gatherBatch(
+    split,
+    Array.from({ length: config.batchSize }, (_, i) => i),
+    config.maxLen,
+  );
   const entries = layers.map((rnn) => {
     const model = buildModel({ ...config, rnn });
-    return { rnn, model, optimizer: new KerasAdam(config.learningRate, config.beta1, config.beta2, config.epsilon), vars: trainableVariables(model), train: [] as number[], predict: [] as number[], kernels: 0 };
+    return {
+      rnn,
+      model,
+      optimizer: new KerasAdam(config.learningRate, config.beta1, config.beta2, config.epsilon),
+      vars: trainableVariables(model),
+      train: [] as number[],
+      predict: [] as number[],
+      kernels: 0,
+    };
   });
   const predictOnce = (model: tf.LayersModel) => tf.dispose(model.predict(x, { batchSize: config.batchSize }) as tf.Tensor);
   try {
@@ -145,8 +161,13 @@ export async function timeBatches(
     tf.dispose([x, y]);
   }
   return entries.map((e) => ({
-    rnn: e.rnn, batchSize: config.batchSize, maxLen: config.maxLen,
-    trainMs: median(e.train), predictMs: median(e.predict), kernelsPerTrainStep: e.kernels, rounds,
+    rnn: e.rnn,
+    batchSize: config.batchSize,
+    maxLen: config.maxLen,
+    trainMs: median(e.train),
+    predictMs: median(e.predict),
+    kernelsPerTrainStep: e.kernels,
+    rounds,
   }));
 }
 
@@ -188,12 +209,19 @@ export async function trainComparison(
     const runDir = comparisonRunDir(profile, rnn, options.runsDir);
     const onProgress = options.onProgress;
     const result = await train(config, {
-      runDir, resume: true, data, signal: options.signal,
+      runDir,
+      resume: true,
+      data,
+      signal: options.signal,
       onProgress: onProgress ? (e) => onProgress(rnn, e) : () => {},
     });
     const model = result.model;
     runs.push({
-      rnn, runDir, config, history: result.history, outcome: result.outcome,
+      rnn,
+      runDir,
+      config,
+      history: result.history,
+      outcome: result.outcome,
       recurrentParams: recurrentLayerOf(model).countParams(),
       totalParams: totalParams(model),
     });
@@ -204,7 +232,9 @@ export async function trainComparison(
 }
 
 /** Progress of trainComparison as lines "[layer] ...": one trainProgressPrinter per layer (each has its own ETA). */
-export function comparisonPrinter(options: Parameters<typeof trainProgressPrinter>[0] & { write: (line: string) => void }): (rnn: RnnKind, e: ProgressEvent) => void {
+export function comparisonPrinter(
+  options: Parameters<typeof trainProgressPrinter>[0] & { write: (line: string) => void },
+): (rnn: RnnKind, e: ProgressEvent) => void {
   const printers = new Map<RnnKind, (e: ProgressEvent) => void>();
   return (rnn, e) => {
     let print = printers.get(rnn);
@@ -246,17 +276,50 @@ export function comparisonFrame(runs: readonly ComparisonRun[], timings: readonl
     };
   });
   return pl.DataFrame([
-    pl.Series('layer', rows.map((r) => r.layer)),
-    pl.Series('implementation', rows.map((r) => r.implementation)),
-    pl.Series('params (counted)', Int32Array.from(rows, (r) => r.params)),
-    pl.Series('params (formula)', Int32Array.from(rows, (r) => r.byFormula)),
-    pl.Series('multiply-adds / step', Int32Array.from(rows, (r) => r.madsPerStep)),
-    pl.Series('TF calls / step (train)', rows.map((r) => round(r.kernelsPerStep, 1))),
-    pl.Series('ms / train batch', rows.map((r) => round(r.trainMsPerBatch, 1))),
-    pl.Series('s / epoch', rows.map((r) => round(r.secondsPerEpoch, 1))),
-    pl.Series('final val acc %', rows.map((r) => round(100 * r.finalValAccuracy, 2))),
-    pl.Series('lowest val loss: epoch', Int32Array.from(rows, (r) => r.bestEpoch)),
-    pl.Series('val acc % there', rows.map((r) => round(100 * r.bestEpochValAccuracy, 2))),
+    pl.Series(
+      'layer',
+      rows.map((r) => r.layer),
+    ),
+    pl.Series(
+      'implementation',
+      rows.map((r) => r.implementation),
+    ),
+    pl.Series(
+      'params (counted)',
+      Int32Array.from(rows, (r) => r.params),
+    ),
+    pl.Series(
+      'params (formula)',
+      Int32Array.from(rows, (r) => r.byFormula),
+    ),
+    pl.Series(
+      'multiply-adds / step',
+      Int32Array.from(rows, (r) => r.madsPerStep),
+    ),
+    pl.Series(
+      'TF calls / step (train)',
+      rows.map((r) => round(r.kernelsPerStep, 1)),
+    ),
+    pl.Series(
+      'ms / train batch',
+      rows.map((r) => round(r.trainMsPerBatch, 1)),
+    ),
+    pl.Series(
+      's / epoch',
+      rows.map((r) => round(r.secondsPerEpoch, 1)),
+    ),
+    pl.Series(
+      'final val acc %',
+      rows.map((r) => round(100 * r.finalValAccuracy, 2)),
+    ),
+    pl.Series(
+      'lowest val loss: epoch',
+      Int32Array.from(rows, (r) => r.bestEpoch),
+    ),
+    pl.Series(
+      'val acc % there',
+      rows.map((r) => round(100 * r.bestEpochValAccuracy, 2)),
+    ),
   ]);
 }
 
@@ -297,12 +360,24 @@ export function checkClaims(runs: readonly ComparisonRun[], timings: readonly Ba
   const gru = run('tfGru');
   const lstm = run('lstm');
   const { embeddingDim: d, units: n, maxLen } = gru.config;
-  const check = (claim: string, unit: string, g: number, l: number, holds: (g: number, l: number) => boolean): ClaimCheck =>
-    ({ claim, gru: g, lstm: l, ratio: g / l, holds: holds(g, l), unit });
+  const check = (claim: string, unit: string, g: number, l: number, holds: (g: number, l: number) => boolean): ClaimCheck => ({
+    claim,
+    gru: g,
+    lstm: l,
+    ratio: g / l,
+    holds: holds(g, l),
+    unit,
+  });
   const keptAcc = (r: ComparisonRun) => bestEpoch(r.history).val_accuracy;
   return [
     check('fewer parameters', 'weights', gru.recurrentParams, lstm.recurrentParams, (g, l) => g < l),
-    check('less arithmetic per step', 'multiply-adds', multiplyAddsPerStep('tfGru', d, n), multiplyAddsPerStep('lstm', d, n), (g, l) => g < l),
+    check(
+      'less arithmetic per step',
+      'multiply-adds',
+      multiplyAddsPerStep('tfGru', d, n),
+      multiplyAddsPerStep('lstm', d, n),
+      (g, l) => g < l,
+    ),
     check('faster training step', 'ms / batch', timing('tfGru', maxLen).trainMs, timing('lstm', maxLen).trainMs, (g, l) => g < l),
     check('faster epoch', 's / epoch', mean(gru.history.map((r) => r.seconds)), mean(lstm.history.map((r) => r.seconds)), (g, l) => g < l),
     check('as accurate', 'val accuracy, epoch of lowest val loss', keptAcc(gru), keptAcc(lstm), (g, l) => g >= l - accuracyTolerance),
@@ -312,12 +387,30 @@ export function checkClaims(runs: readonly ComparisonRun[], timings: readonly Ba
 /** The claim checks as a table. */
 export function claimFrame(checks: readonly ClaimCheck[]): pl.DataFrame {
   return pl.DataFrame([
-    pl.Series('claim (GRU vs LSTM)', checks.map((c) => c.claim)),
-    pl.Series('GRU', checks.map((c) => round(c.gru, 4))),
-    pl.Series('LSTM', checks.map((c) => round(c.lstm, 4))),
-    pl.Series('unit', checks.map((c) => c.unit)),
-    pl.Series('GRU / LSTM', checks.map((c) => round(c.ratio, 3))),
-    pl.Series('holds here', checks.map((c) => c.holds)),
+    pl.Series(
+      'claim (GRU vs LSTM)',
+      checks.map((c) => c.claim),
+    ),
+    pl.Series(
+      'GRU',
+      checks.map((c) => round(c.gru, 4)),
+    ),
+    pl.Series(
+      'LSTM',
+      checks.map((c) => round(c.lstm, 4)),
+    ),
+    pl.Series(
+      'unit',
+      checks.map((c) => c.unit),
+    ),
+    pl.Series(
+      'GRU / LSTM',
+      checks.map((c) => round(c.ratio, 3)),
+    ),
+    pl.Series(
+      'holds here',
+      checks.map((c) => c.holds),
+    ),
   ]);
 }
 
@@ -338,8 +431,20 @@ export interface GateVariant {
 /** The full GRU and the simple RNN are the comparison's own kerasGru and simpleRnn runs (same directories, not trained twice). */
 export const GATE_VARIANTS: readonly GateVariant[] = [
   { id: 'kerasGru', label: 'GRU', rnn: 'kerasGru', meaning: 'both gates learned (the course GRU)' },
-  { id: 'kerasGru-reset1', label: 'GRU, r = 1', rnn: 'kerasGru', fixedGates: { reset: 1 }, meaning: 'no resetting: the candidate always sees all of h_{t-1}' },
-  { id: 'kerasGru-update0', label: 'GRU, z = 0', rnn: 'kerasGru', fixedGates: { update: 0 }, meaning: 'always write: h_t = candidate, nothing kept by z' },
+  {
+    id: 'kerasGru-reset1',
+    label: 'GRU, r = 1',
+    rnn: 'kerasGru',
+    fixedGates: { reset: 1 },
+    meaning: 'no resetting: the candidate always sees all of h_{t-1}',
+  },
+  {
+    id: 'kerasGru-update0',
+    label: 'GRU, z = 0',
+    rnn: 'kerasGru',
+    fixedGates: { update: 0 },
+    meaning: 'always write: h_t = candidate, nothing kept by z',
+  },
   { id: 'simpleRnn', label: 'SimpleRNN', rnn: 'simpleRnn', meaning: 'no gates: tf.layers.simpleRNN' },
 ];
 
@@ -410,7 +515,10 @@ export async function trainGateVariants(
       const runDir = gateRunDir(profile, variant, seed, options.runsDir);
       const onProgress = options.onProgress;
       const result = await train(config, {
-        runDir, resume: true, data, signal: options.signal,
+        runDir,
+        resume: true,
+        data,
+        signal: options.signal,
         onProgress: onProgress ? (e) => onProgress(`${variant.id} seed ${seed}`, e) : () => {},
       });
       result.model.dispose();
@@ -422,7 +530,9 @@ export async function trainGateVariants(
 }
 
 /** Progress of trainGateVariants as lines "[<id> seed <N>] ...", one trainProgressPrinter per run. */
-export function gatePrinter(options: Parameters<typeof trainProgressPrinter>[0] & { write: (line: string) => void }): (label: string, e: ProgressEvent) => void {
+export function gatePrinter(
+  options: Parameters<typeof trainProgressPrinter>[0] & { write: (line: string) => void },
+): (label: string, e: ProgressEvent) => void {
   const printers = new Map<string, (e: ProgressEvent) => void>();
   return (label, e) => {
     let print = printers.get(label);
@@ -456,14 +566,33 @@ export function gateRunFrame(runs: readonly GateRun[]): pl.DataFrame {
   const done = runs.filter((r) => r.history.length > 0);
   const epochs = Math.max(0, ...done.map((r) => r.history.length));
   const perEpoch = Array.from({ length: epochs }, (_, e) =>
-    pl.Series(`val acc % e${e + 1}`, done.map((r) => (r.history[e] ? round(100 * r.history[e].val_accuracy, 2) : NaN))));
+    pl.Series(
+      `val acc % e${e + 1}`,
+      done.map((r) => (r.history[e] ? round(100 * r.history[e].val_accuracy, 2) : NaN)),
+    ),
+  );
   return pl.DataFrame([
-    pl.Series('model', done.map((r) => r.variant.label)),
-    pl.Series('seed', Int32Array.from(done, (r) => r.seed)),
+    pl.Series(
+      'model',
+      done.map((r) => r.variant.label),
+    ),
+    pl.Series(
+      'seed',
+      Int32Array.from(done, (r) => r.seed),
+    ),
     ...perEpoch,
-    pl.Series('lowest val loss', done.map((r) => round(kept(r).val_loss, 4))),
-    pl.Series('at epoch', Int32Array.from(done, (r) => kept(r).epoch)),
-    pl.Series('val acc % there', done.map((r) => round(100 * kept(r).val_accuracy, 2))),
+    pl.Series(
+      'lowest val loss',
+      done.map((r) => round(kept(r).val_loss, 4)),
+    ),
+    pl.Series(
+      'at epoch',
+      Int32Array.from(done, (r) => kept(r).epoch),
+    ),
+    pl.Series(
+      'val acc % there',
+      done.map((r) => round(100 * kept(r).val_accuracy, 2)),
+    ),
   ]);
 }
 
@@ -489,29 +618,57 @@ export function gateEffects(runs: readonly GateRun[]): GateEffect[] {
   const complete = runs.filter((r) => r.history.length === r.config.epochs && r.history.length > 0);
   const full = new Map(complete.filter((r) => r.variant.id === 'kerasGru').map((r) => [r.seed, r]));
   return GATE_VARIANTS.filter((v) => v.id !== 'kerasGru').flatMap((variant) => {
-    const pairs = complete.filter((r) => r.variant.id === variant.id && full.has(r.seed)).map((r) => [r, full.get(r.seed) as GateRun] as const);
+    const pairs = complete
+      .filter((r) => r.variant.id === variant.id && full.has(r.seed))
+      .map((r) => [r, full.get(r.seed) as GateRun] as const);
     if (pairs.length === 0) return [];
     const accuracyDifferences = pairs.map(([v, f]) => kept(v).val_accuracy - kept(f).val_accuracy);
     const lossDifferences = pairs.map(([v, f]) => kept(v).val_loss - kept(f).val_loss);
     const worse = accuracyDifferences.every((d) => d < 0) && lossDifferences.every((d) => d > 0);
     const better = accuracyDifferences.every((d) => d > 0) && lossDifferences.every((d) => d < 0);
-    return [{
-      variant, seeds: pairs.map(([v]) => v.seed), accuracyDifferences, lossDifferences,
-      meanAccuracyDifference: mean(accuracyDifferences),
-      verdict: worse ? 'worse' : better ? 'better' : 'no clear difference',
-    } satisfies GateEffect];
+    return [
+      {
+        variant,
+        seeds: pairs.map(([v]) => v.seed),
+        accuracyDifferences,
+        lossDifferences,
+        meanAccuracyDifference: mean(accuracyDifferences),
+        verdict: worse ? 'worse' : better ? 'better' : 'no clear difference',
+      } satisfies GateEffect,
+    ];
   });
 }
 
 /** The effects as a table (differences in percentage points of validation accuracy). */
 export function gateEffectFrame(effects: readonly GateEffect[]): pl.DataFrame {
   return pl.DataFrame([
-    pl.Series('model', effects.map((e) => e.variant.label)),
-    pl.Series('what it cannot do', effects.map((e) => e.variant.meaning)),
-    pl.Series('seeds', effects.map((e) => e.seeds.join(', '))),
-    pl.Series('Δ val acc (points), per seed', effects.map((e) => e.accuracyDifferences.map((d) => (100 * d).toFixed(2)).join(', '))),
-    pl.Series('Δ val acc mean', effects.map((e) => round(100 * e.meanAccuracyDifference, 2))),
-    pl.Series('Δ lowest val loss, per seed', effects.map((e) => e.lossDifferences.map((d) => d.toFixed(4)).join(', '))),
-    pl.Series('vs the full GRU', effects.map((e) => e.verdict)),
+    pl.Series(
+      'model',
+      effects.map((e) => e.variant.label),
+    ),
+    pl.Series(
+      'what it cannot do',
+      effects.map((e) => e.variant.meaning),
+    ),
+    pl.Series(
+      'seeds',
+      effects.map((e) => e.seeds.join(', ')),
+    ),
+    pl.Series(
+      'Δ val acc (points), per seed',
+      effects.map((e) => e.accuracyDifferences.map((d) => (100 * d).toFixed(2)).join(', ')),
+    ),
+    pl.Series(
+      'Δ val acc mean',
+      effects.map((e) => round(100 * e.meanAccuracyDifference, 2)),
+    ),
+    pl.Series(
+      'Δ lowest val loss, per seed',
+      effects.map((e) => e.lossDifferences.map((d) => d.toFixed(4)).join(', ')),
+    ),
+    pl.Series(
+      'vs the full GRU',
+      effects.map((e) => e.verdict),
+    ),
   ]);
 }

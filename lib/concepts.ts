@@ -29,10 +29,13 @@ const LAYER_NAMES: Record<RnnKind, string> = {
 /** Builds the layer for inputs [batch, time, inputDim] with its default initialisers and returns countParams(). */
 export function builtLayerParamCount(kind: RnnKind, inputDim: number, units: number): number {
   const layer =
-    kind === 'simpleRnn' ? tf.layers.simpleRNN({ units })
-    : kind === 'kerasGru' ? kerasGru({ units })
-    : kind === 'tfGru' ? tf.layers.gru({ units })
-    : tf.layers.lstm({ units });
+    kind === 'simpleRnn'
+      ? tf.layers.simpleRNN({ units })
+      : kind === 'kerasGru'
+        ? kerasGru({ units })
+        : kind === 'tfGru'
+          ? tf.layers.gru({ units })
+          : tf.layers.lstm({ units });
   // Applying the layer to a symbolic input builds it, as in a model (RNN.build alone leaves `built` unset).
   withoutOrthogonalWarning(() => layer.apply(tf.input({ shape: [null, inputDim] })));
   const count = layer.countParams();
@@ -82,14 +85,16 @@ export function kerasInitGru(
   const resetAfter = options.resetAfter ?? true;
   const zBias = options.updateGateBias ?? 0;
   const init = kerasRecurrentInitializers(seed);
-  return withoutOrthogonalWarning(() => tf.tidy(() => {
-    const inputBias = tf.concat([tf.fill([units], zBias), tf.zeros([2 * units])]);
-    return {
-      kernel: init.kernelInitializer.apply([inputDim, 3 * units]) as tf.Tensor2D,
-      recurrentKernel: init.recurrentInitializer.apply([units, 3 * units]) as tf.Tensor2D,
-      bias: resetAfter ? tf.stack([inputBias, tf.zeros([3 * units])]) : inputBias,
-    };
-  }));
+  return withoutOrthogonalWarning(() =>
+    tf.tidy(() => {
+      const inputBias = tf.concat([tf.fill([units], zBias), tf.zeros([2 * units])]);
+      return {
+        kernel: init.kernelInitializer.apply([inputDim, 3 * units]) as tf.Tensor2D,
+        recurrentKernel: init.recurrentInitializer.apply([units, 3 * units]) as tf.Tensor2D,
+        bias: resetAfter ? tf.stack([inputBias, tf.zeros([3 * units])]) : inputBias,
+      };
+    }),
+  );
 }
 
 /** A plain (Elman) RNN, as keras.layers.SimpleRNN: h_t = tanh(x_t W + h_{t-1} U + b); returns h for every step. */
@@ -144,7 +149,12 @@ export interface GradientProfile {
 }
 
 /** The cell's last state h_T [batch, units] as a function of x, with freshly initialised weights (dispose them after). */
-function lastStateOf(cell: DemoCell, inputDim: number, seed: number, o: GradientDemoOptions): {
+function lastStateOf(
+  cell: DemoCell,
+  inputDim: number,
+  seed: number,
+  o: GradientDemoOptions,
+): {
   run: (x: tf.Tensor3D) => tf.Tensor2D;
   weights: tf.Tensor[];
 } {
@@ -168,7 +178,11 @@ export function jacobianNorms(run: (x: tf.Tensor3D) => tf.Tensor2D, x: tf.Tensor
     const copies = tf.tile(x, [units, 1, 1]) as tf.Tensor3D; // row b is sample b % samples, for unit floor(b / samples)
     const unitOfRow = Array.from({ length: units * samples }, (_, b) => Math.floor(b / samples));
     const pick = tf.oneHot(tf.tensor1d(unitOfRow, 'int32'), units);
-    const grad = tf.grad((xx: tf.Tensor) => run(xx as tf.Tensor3D).mul(pick).sum())(copies); // [units*samples, T, D]
+    const grad = tf.grad((xx: tf.Tensor) =>
+      run(xx as tf.Tensor3D)
+        .mul(pick)
+        .sum(),
+    )(copies); // [units*samples, T, D]
     return grad.square().sum(2).reshape([units, samples, T]).sum(0).sqrt();
   });
   const values = norms.arraySync() as number[][];
@@ -236,7 +250,8 @@ function zrhToRzn(t: tf.Tensor, axis: number): tf.Tensor {
 
 /** Keras reset_after weights (kernel z|r|h columns, bias [2, 3*units]) as PyTorch nn.GRU weights: reorder to r|z|n, transpose. */
 export function kerasToTorchGru(w: GruWeights): TorchGruWeights {
-  if (w.bias.rank !== 2) throw new Error('kerasToTorchGru: PyTorch keeps two biases, so the Keras GRU must be reset_after (bias [2, 3*units])');
+  if (w.bias.rank !== 2)
+    throw new Error('kerasToTorchGru: PyTorch keeps two biases, so the Keras GRU must be reset_after (bias [2, 3*units])');
   return tf.tidy(() => {
     const [inputBias, recurrentBias] = tf.unstack(w.bias);
     return {

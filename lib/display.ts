@@ -200,7 +200,8 @@ function chartHtml(spec: Figure, divId: string): string {
   const height = spec.layout.height ?? DEFAULT_HEIGHT_PX;
   const width = spec.layout.width ? `${spec.layout.width}px` : '100%';
   const id = JSON.stringify(divId);
-  return `<div id="${escapeHtml(divId)}" class="gru-plot" style="width:${width};height:${height}px;">` +
+  return (
+    `<div id="${escapeHtml(divId)}" class="gru-plot" style="width:${width};height:${height}px;">` +
     `<pre style="margin:0;color:#777;">${escapeHtml(textFallback(spec))}</pre></div>
 <script type="text/javascript">
 (function () {
@@ -221,7 +222,8 @@ function chartHtml(spec: Figure, divId: string): string {
   }
   draw();
 })();
-</script>`;
+</script>`
+  );
 }
 
 function traceSummary(trace: Figure['data'][number], index: number): string {
@@ -234,7 +236,10 @@ function traceSummary(trace: Figure['data'][number], index: number): string {
 function sizeOf(trace: Figure['data'][number]): string {
   const z = Reflect.get(trace, 'z');
   if (Array.isArray(z) && Array.isArray(z[0])) return `${z.length}×${z[0].length} cells`;
-  const lengths = ['x', 'y', 'values', 'z'].map((k) => Reflect.get(trace, k)).filter(isArrayLike).map((a) => a.length);
+  const lengths = ['x', 'y', 'values', 'z']
+    .map((k) => Reflect.get(trace, k))
+    .filter(isArrayLike)
+    .map((a) => a.length);
   const n = lengths.length ? Math.max(...lengths) : 0;
   const unit = trace.type === 'histogram' ? 'value' : trace.type === 'bar' ? 'bar' : 'point';
   return `${n} ${unit}${n === 1 ? '' : 's'}`;

@@ -2,18 +2,18 @@
  * The environment the course runs in: versions, the run profile, and proof that
  * TensorFlow runs natively (the pure-JS backend is ~100x too slow for a GRU on IMDB).
  */
-import * as tf from "@tensorflow/tfjs-node";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { ROOT } from "./paths";
-import { median } from "./stats";
+import * as tf from '@tensorflow/tfjs-node';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ROOT } from './paths';
+import { median } from './stats';
 
 /** Sizes to run at: `full` is the reference configuration, `ci` is small and fast. */
-export type Profile = "full" | "ci";
+export type Profile = 'full' | 'ci';
 
 /** Every profile, the reference first. */
-export const PROFILE_NAMES: readonly Profile[] = ["full", "ci"];
+export const PROFILE_NAMES: readonly Profile[] = ['full', 'ci'];
 
 /** Whether a value names a profile. */
 export function isProfile(value: unknown): value is Profile {
@@ -29,36 +29,38 @@ export function parseProfile(text: string, source: string): Profile {
 
 /** The active profile, from GRU_PROFILE (default `full`); a typo is an error, not a silent default. */
 export function currentProfile(env: NodeJS.ProcessEnv = process.env): Profile {
-  return parseProfile(env.GRU_PROFILE ?? "full", "GRU_PROFILE");
+  return parseProfile(env.GRU_PROFILE ?? 'full', 'GRU_PROFILE');
 }
 
 /** The TensorFlow C library behind tfjs-node, e.g. "2.12.0". */
 export function tensorflowVersion(): string {
   const backend = tf.backend() as unknown as { binding?: { TF_Version?: string } };
-  return backend.binding?.TF_Version ?? "none (not the native backend)";
+  return backend.binding?.TF_Version ?? 'none (not the native backend)';
 }
 
 /** Throw unless tfjs runs on native TensorFlow. */
 export function assertNativeBackend(): void {
-  if (tf.getBackend() !== "tensorflow") {
-    throw new Error(`tfjs backend is "${tf.getBackend()}", not the native "tensorflow": ` +
-      "run `npm run setup` (it builds @tensorflow/tfjs-node against libtensorflow)");
+  if (tf.getBackend() !== 'tensorflow') {
+    throw new Error(
+      `tfjs backend is "${tf.getBackend()}", not the native "tensorflow": ` +
+        'run `npm run setup` (it builds @tensorflow/tfjs-node against libtensorflow)',
+    );
   }
 }
 
 function packageVersion(name: string): string {
   try {
     const file = require.resolve(`${name}/package.json`, { paths: [ROOT] });
-    return (JSON.parse(fs.readFileSync(file, "utf8")) as { version: string }).version;
+    return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
   } catch {
-    return "not installed";
+    return 'not installed';
   }
 }
 
 /** Where the native library came from, as recorded by scripts/setup-tensorflow.ts. */
 export function tensorflowSource(): string {
-  const stamp = path.join(path.dirname(require.resolve("@tensorflow/tfjs-node/package.json", { paths: [ROOT] })), "deps", "SOURCE");
-  return fs.existsSync(stamp) ? fs.readFileSync(stamp, "utf8").trim() : "official libtensorflow download";
+  const stamp = path.join(path.dirname(require.resolve('@tensorflow/tfjs-node/package.json', { paths: [ROOT] })), 'deps', 'SOURCE');
+  return fs.existsSync(stamp) ? fs.readFileSync(stamp, 'utf8').trim() : 'official libtensorflow download';
 }
 
 /** Versions and machine facts worth printing at the top of a run. */
@@ -68,12 +70,12 @@ export function environmentReport(): Record<string, string | number> {
     profile: currentProfile(),
     tfjsBackend: tf.getBackend(),
     tfjs: tf.version.tfjs,
-    tfjsNode: packageVersion("@tensorflow/tfjs-node"),
+    tfjsNode: packageVersion('@tensorflow/tfjs-node'),
     libtensorflow: tensorflowVersion(),
     libtensorflowSource: tensorflowSource(),
-    tslab: packageVersion("tslab"),
-    nodejsPolars: packageVersion("nodejs-polars"),
-    plotlyJs: packageVersion("plotly.js-dist-min"),
+    tslab: packageVersion('tslab'),
+    nodejsPolars: packageVersion('nodejs-polars'),
+    plotlyJs: packageVersion('plotly.js-dist-min'),
     cpus: os.cpus().length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
   };

@@ -16,7 +16,11 @@ const EPS = 1e-7;
 export function binaryCrossEntropy(y: tf.Tensor, p: tf.Tensor): tf.Tensor1D {
   return tf.tidy(() => {
     const q = p.clipByValue(EPS, 1 - EPS);
-    return y.mul(q.log()).add(tf.sub(1, y).mul(tf.sub(1, q).log())).neg().reshape([-1]) as tf.Tensor1D;
+    return y
+      .mul(q.log())
+      .add(tf.sub(1, y).mul(tf.sub(1, q).log()))
+      .neg()
+      .reshape([-1]) as tf.Tensor1D;
   });
 }
 
@@ -43,7 +47,12 @@ function range(from: number, to: number): Uint32Array {
 }
 
 /** Mean loss and accuracy of a model on a split, batched (inference: no dropout). */
-export async function evaluate(model: tf.LayersModel, split: ImdbSplit, maxLen: number, batchSize = 256): Promise<{ loss: number; accuracy: number }> {
+export async function evaluate(
+  model: tf.LayersModel,
+  split: ImdbSplit,
+  maxLen: number,
+  batchSize = 256,
+): Promise<{ loss: number; accuracy: number }> {
   let lossSum = 0;
   let correct = 0;
   for (let start = 0; start < split.size; start += batchSize) {

@@ -58,7 +58,8 @@ function partsOf(model: tf.LayersModel): Parts {
   const dense = model.layers.find((l) => l.getClassName() === 'Dense');
   if (!embedding || !dense) fail(`model ${model.name} is not Embedding -> recurrent layer -> Dense`);
   const gru = recurrentLayerOf(model);
-  if (!(gru instanceof KerasGRU)) fail(`the recurrent layer ${gru.name} is a ${gru.getClassName()}, not a KerasGRU: only KerasGRU exposes gates()`);
+  if (!(gru instanceof KerasGRU))
+    fail(`the recurrent layer ${gru.name} is a ${gru.getClassName()}, not a KerasGRU: only KerasGRU exposes gates()`);
   const embeddings = embedding.getWeights()[0] as tf.Tensor2D;
   const [kernel, bias] = dense.getWeights() as [tf.Tensor2D, tf.Tensor1D];
   if (kernel.shape[1] !== 1 || dense.getConfig().activation !== 'sigmoid') fail('the Dense head must be one sigmoid unit');
@@ -98,8 +99,20 @@ function readBatch(p: Parts, rows: readonly ArrayLike<number>[], time: number, l
     const { h, z, r } = p.gru.gates(x);
     const units = h.shape[2];
     const hPrev = tf.concat([tf.zeros([n, 1, units]), h.slice([0, 0, 0], [n, time - 1, units])], 1);
-    const logits = h.reshape([n * time, units]).matMul(p.kernel).add(p.bias).reshape([n, time]);
-    return [z.mean(2), r.mean(2), h.sub(hPrev).abs().mean(2), logits, hPrev.abs().mean(2), r.min(2), r.less(lowReset).cast('float32').mean(2)];
+    const logits = h
+      .reshape([n * time, units])
+      .matMul(p.kernel)
+      .add(p.bias)
+      .reshape([n, time]);
+    return [
+      z.mean(2),
+      r.mean(2),
+      h.sub(hPrev).abs().mean(2),
+      logits,
+      hPrev.abs().mean(2),
+      r.min(2),
+      r.less(lowReset).cast('float32').mean(2),
+    ];
   });
   const [zs, rs, changes, logits, sizes, rMins, rLows] = outs.map((t) => t.dataSync() as Float32Array);
   tf.dispose(outs);
@@ -126,7 +139,11 @@ function readBatch(p: Parts, rows: readonly ArrayLike<number>[], time: number, l
 }
 
 /** Per real token of each row of ids: mean z_t, mean and smallest r_t (and the share of units below lowReset), mean |h_t - h_{t-1}| and sigmoid(h_t w + b); pads dropped. */
-export function readGates(model: tf.LayersModel, rows: readonly ArrayLike<number>[], options: { batchSize?: number; lowReset?: number } = {}): GateTrace[] {
+export function readGates(
+  model: tf.LayersModel,
+  rows: readonly ArrayLike<number>[],
+  options: { batchSize?: number; lowReset?: number } = {},
+): GateTrace[] {
   const p = partsOf(model);
   const time = checkRows(rows, p.numWords);
   const batchSize = options.batchSize ?? 64;
@@ -134,7 +151,8 @@ export function readGates(model: tf.LayersModel, rows: readonly ArrayLike<number
   const lowReset = options.lowReset ?? LOW_RESET;
   if (!(lowReset > 0 && lowReset < 1)) fail(`lowReset must be in (0, 1), got ${lowReset}`);
   const traces: GateTrace[] = [];
-  for (let start = 0; start < rows.length; start += batchSize) traces.push(...readBatch(p, rows.slice(start, start + batchSize), time, lowReset));
+  for (let start = 0; start < rows.length; start += batchSize)
+    traces.push(...readBatch(p, rows.slice(start, start + batchSize), time, lowReset));
   return traces;
 }
 
@@ -198,13 +216,28 @@ export function pickExamples(traces: readonly GateTrace[], labels: ArrayLike<num
     if (index === -1) fail(`no review of ${minTokens}..${maxTokens} tokens qualifies as ${kind} (${rule})`);
     return { kind, index, label: labels[index], trace: traces[index], flips: flipsOf[index], rule };
   };
-  const pos = argBest(pool.filter((i) => labels[i] === 1 && last(traces[i].prediction) > 0.5), (i) => last(traces[i].prediction));
-  const neg = argBest(pool.filter((i) => labels[i] === 0 && last(traces[i].prediction) < 0.5), (i) => -last(traces[i].prediction));
+  const pos = argBest(
+    pool.filter((i) => labels[i] === 1 && last(traces[i].prediction) > 0.5),
+    (i) => last(traces[i].prediction),
+  );
+  const neg = argBest(
+    pool.filter((i) => labels[i] === 0 && last(traces[i].prediction) < 0.5),
+    (i) => -last(traces[i].prediction),
+  );
   const rest = pool.filter((i) => i !== pos && i !== neg);
   const most = Math.max(0, ...rest.map((i) => flipsOf[i].length));
-  const mixed = most > 0
-    ? make('mixed', argBest(rest, (i) => flipsOf[i].length), `most flips across 0.5 ± ${margin} (${most})`)
-    : make('mixed', argBest(rest, (i) => -Math.abs(last(traces[i].prediction) - 0.5)), `no review flips: final prediction closest to 0.5`);
+  const mixed =
+    most > 0
+      ? make(
+          'mixed',
+          argBest(rest, (i) => flipsOf[i].length),
+          `most flips across 0.5 ± ${margin} (${most})`,
+        )
+      : make(
+          'mixed',
+          argBest(rest, (i) => -Math.abs(last(traces[i].prediction) - 0.5)),
+          `no review flips: final prediction closest to 0.5`,
+        );
   return [
     make('clearly positive', pos, 'label positive, highest final prediction'),
     make('clearly negative', neg, 'label negative, lowest final prediction'),
@@ -224,14 +257,38 @@ export function tokenFrame(traces: readonly GateTrace[], idToWord: readonly stri
     pl.Series('review', Int32Array.from(traces.flatMap((t, i) => t.ids.map(() => i)))),
     pl.Series('position', Int32Array.from(traces.flatMap((t) => t.positions))),
     pl.Series('id', Int32Array.from(ids)),
-    pl.Series('word', ids.map((id) => idToWord[id] ?? `[?${id}]`)),
-    pl.Series('z', col((t) => t.z)),
-    pl.Series('r', col((t) => t.r)),
-    pl.Series('rMin', col((t) => t.rMin)),
-    pl.Series('rLow', col((t) => t.rLow)),
-    pl.Series('change', col((t) => t.change)),
-    pl.Series('prediction', col((t) => t.prediction)),
-    pl.Series('push', col((t) => t.logit.map((v, k) => v - (k === 0 ? t.before.logit : t.logit[k - 1])))),
+    pl.Series(
+      'word',
+      ids.map((id) => idToWord[id] ?? `[?${id}]`),
+    ),
+    pl.Series(
+      'z',
+      col((t) => t.z),
+    ),
+    pl.Series(
+      'r',
+      col((t) => t.r),
+    ),
+    pl.Series(
+      'rMin',
+      col((t) => t.rMin),
+    ),
+    pl.Series(
+      'rLow',
+      col((t) => t.rLow),
+    ),
+    pl.Series(
+      'change',
+      col((t) => t.change),
+    ),
+    pl.Series(
+      'prediction',
+      col((t) => t.prediction),
+    ),
+    pl.Series(
+      'push',
+      col((t) => t.logit.map((v, k) => v - (k === 0 ? t.before.logit : t.logit[k - 1]))),
+    ),
   ];
   if (labels) columns.push(pl.Series('label', Float64Array.from(traces.flatMap((t, i) => t.ids.map(() => labels[i])))));
   return pl.DataFrame(columns);
@@ -244,7 +301,12 @@ export function tokenFrame(traces: readonly GateTrace[], idToWord: readonly stri
 export function wordStats(tokens: pl.DataFrame, options: { minCount?: number } = {}): pl.DataFrame {
   const minCount = options.minCount ?? 1;
   if (!Number.isInteger(minCount) || minCount < 1) fail(`minCount must be a positive integer, got ${minCount}`);
-  const means = (['change', 'z', 'r', 'push', 'rLow'] as const).map((c) => pl.col(c).mean().alias(`mean${c[0].toUpperCase()}${c.slice(1)}`));
+  const means = (['change', 'z', 'r', 'push', 'rLow'] as const).map((c) =>
+    pl
+      .col(c)
+      .mean()
+      .alias(`mean${c[0].toUpperCase()}${c.slice(1)}`),
+  );
   if (tokens.columns.includes('label')) means.push(pl.col('label').mean().alias('positiveShare'));
   return tokens
     .groupBy(['id', 'word'])
@@ -272,7 +334,15 @@ export function gateHeatmaps(trace: GateTrace, idToWord: readonly string[], opts
     const to = Math.min(from + size, labels.length);
     const part = (a: number[]) => a.slice(from, to);
     const title = labels.length > wrap ? `${opts.title} (words ${from + 1}–${to})` : opts.title;
-    figures.push(heatmap([part(trace.z), part(trace.r), part(scaled)], labels.slice(from, to), rows, { title, zmin: 0, zmax: 1, height: 300, colorbarTitle: 'value' }));
+    figures.push(
+      heatmap([part(trace.z), part(trace.r), part(scaled)], labels.slice(from, to), rows, {
+        title,
+        zmin: 0,
+        zmax: 1,
+        height: 300,
+        colorbarTitle: 'value',
+      }),
+    );
   }
   return figures;
 }
@@ -281,28 +351,51 @@ export function gateHeatmaps(trace: GateTrace, idToWord: readonly string[], opts
 export function opinionChart(trace: GateTrace, idToWord: readonly string[], opts: { title: string; margin?: number }): Figure {
   const labels = tokenLabels(trace, idToWord);
   const flips = opinionFlips(trace.prediction, { margin: opts.margin ?? 0.1 });
-  return lineChart([
-    { name: 'P(positive) so far', x: labels, y: trace.prediction, mode: 'lines+markers' },
-    { name: '0.5', x: labels, y: labels.map(() => 0.5), color: '#7f7f7f' },
-    { name: 'flip', x: flips.map((t) => labels[t]), y: flips.map((t) => trace.prediction[t]), mode: 'markers', color: '#d62728' },
-  ], { title: opts.title, yTitle: 'P(positive)', height: 360 });
+  return lineChart(
+    [
+      { name: 'P(positive) so far', x: labels, y: trace.prediction, mode: 'lines+markers' },
+      { name: '0.5', x: labels, y: labels.map(() => 0.5), color: '#7f7f7f' },
+      { name: 'flip', x: flips.map((t) => labels[t]), y: flips.map((t) => trace.prediction[t]), mode: 'markers', color: '#d62728' },
+    ],
+    { title: opts.title, yTitle: 'P(positive)', height: 360 },
+  );
 }
 
 /** Scatter of words: mean z (x) against mean |Δh| (y), coloured by the share of their occurrences in positive reviews (red 0, blue 1). */
 export function wordScatter(stats: pl.DataFrame, opts: { title: string }): Figure {
-  if (!stats.columns.includes('positiveShare')) fail('wordScatter needs wordStats of a tokenFrame made with labels (no positiveShare column)');
+  if (!stats.columns.includes('positiveShare'))
+    fail('wordScatter needs wordStats of a tokenFrame made with labels (no positiveShare column)');
   const values = (c: string) => Array.from(stats.getColumn(c).toArray() as number[]);
   const words = stats.getColumn('word').toArray() as string[];
   const counts = values('count');
-  return figure([{
-    type: 'scatter',
-    mode: 'markers',
-    name: 'words',
-    x: values('meanZ'),
-    y: values('meanChange'),
-    text: words.map((w, i) => `${w} (${counts[i]}×)`),
-    hovertemplate: '%{text}<br>mean z %{x:.3f}<br>mean |Δh| %{y:.3f}<br>in positive reviews %{marker.color:.0%}<extra></extra>',
-    marker: { color: values('positiveShare'), colorscale: 'RdBu', reversescale: true, cmin: 0, cmax: 1, size: 7, opacity: 0.8, colorbar: { title: { text: 'share positive' } } },
-  }], { title: { text: opts.title, x: 0.02, xanchor: 'left' }, hovermode: 'closest', height: 480,
-    xaxis: { title: { text: 'mean z (update gate)' } }, yaxis: { title: { text: 'mean |h_t − h_{t−1}|' } } });
+  return figure(
+    [
+      {
+        type: 'scatter',
+        mode: 'markers',
+        name: 'words',
+        x: values('meanZ'),
+        y: values('meanChange'),
+        text: words.map((w, i) => `${w} (${counts[i]}×)`),
+        hovertemplate: '%{text}<br>mean z %{x:.3f}<br>mean |Δh| %{y:.3f}<br>in positive reviews %{marker.color:.0%}<extra></extra>',
+        marker: {
+          color: values('positiveShare'),
+          colorscale: 'RdBu',
+          reversescale: true,
+          cmin: 0,
+          cmax: 1,
+          size: 7,
+          opacity: 0.8,
+          colorbar: { title: { text: 'share positive' } },
+        },
+      },
+    ],
+    {
+      title: { text: opts.title, x: 0.02, xanchor: 'left' },
+      hovermode: 'closest',
+      height: 480,
+      xaxis: { title: { text: 'mean z (update gate)' } },
+      yaxis: { title: { text: 'mean |h_t − h_{t−1}|' } },
+    },
+  );
 }

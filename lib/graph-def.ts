@@ -44,7 +44,8 @@ export const DATA_TYPE = { float32: 1, int32: 3 } as const; // tensorflow.DataTy
 export type GraphDType = keyof typeof DATA_TYPE;
 
 /** A node attribute: a dtype, an int, a bool, or a small constant tensor. */
-export type AttrValue = { type: GraphDType } | { i: number } | { b: boolean } | { tensor: { dtype: GraphDType; shape: number[]; values: number[] } };
+export type AttrValue =
+  { type: GraphDType } | { i: number } | { b: boolean } | { tensor: { dtype: GraphDType; shape: number[]; values: number[] } };
 
 function encodeAttr(a: AttrValue): Bytes {
   if ('type' in a) return varintField(6, DATA_TYPE[a.type]);
@@ -155,10 +156,12 @@ export function graphOps(g: Graph) {
     split: (x: Ref, axis: number, n: number) => g.ops('Split', [scalarInt(axis), x], n, { ...FLOAT, num_split: { i: n } }),
     unstack: (x: Ref, n: number, axis: number) => g.ops('Unpack', [x], n, { ...FLOAT, num: { i: n }, axis: { i: axis } }),
     stack: (xs: Ref[], axis: number) => g.op('Pack', xs, { ...FLOAT, N: { i: xs.length }, axis: { i: axis } }),
-    concat: (xs: Ref[], axis: number) => g.op('ConcatV2', [...xs, scalarInt(axis)], { ...FLOAT, N: { i: xs.length }, Tidx: { type: 'int32' } }),
+    concat: (xs: Ref[], axis: number) =>
+      g.op('ConcatV2', [...xs, scalarInt(axis)], { ...FLOAT, N: { i: xs.length }, Tidx: { type: 'int32' } }),
     reshape: (x: Ref, shape: number[]) => g.op('Reshape', [x, g.ints(shape)], { ...FLOAT, Tshape: { type: 'int32' } }),
     expandDims: (x: Ref, axis: number) => g.op('ExpandDims', [x, scalarInt(axis)], { ...FLOAT, Tdim: { type: 'int32' } }),
-    slice: (x: Ref, begin: number[], size: number[]) => g.op('Slice', [x, g.ints(begin), g.ints(size)], { ...FLOAT, Index: { type: 'int32' } }),
+    slice: (x: Ref, begin: number[], size: number[]) =>
+      g.op('Slice', [x, g.ints(begin), g.ints(size)], { ...FLOAT, Index: { type: 'int32' } }),
     sum: (x: Ref, axes: number[]) => g.op('Sum', [x, g.ints(axes)], { ...FLOAT, Tidx: { type: 'int32' }, keep_dims: { b: false } }),
   };
 }
@@ -198,6 +201,11 @@ export function compileGraph(graph: Graph): CompiledGraph {
     const names = Object.keys(inputs);
     for (const name of [...names, ...outputs]) if (!graph.has(name)) fail(`the graph has no node ${name}`);
     const infos = names.map((name) => ({ name: `${name}:0` }));
-    return backend.runSavedModel(sessionId, Object.values(inputs), infos, outputs.map((name) => `${name}:0`));
+    return backend.runSavedModel(
+      sessionId,
+      Object.values(inputs),
+      infos,
+      outputs.map((name) => `${name}:0`),
+    );
   };
 }

@@ -129,8 +129,7 @@ function addForward(g: Graph, o: GraphOps, spec: ChunkSpec, { x, w, inputMasks, 
 
   // A held gate is a constant [B, u] tensor, saved like a computed one: the backward pass multiplies its
   // gradient by g (1 - g) (SigmoidGrad), which is 0 for g = 0 or 1, so its weights get none (test/gru.test.ts).
-  const held = (value: 0 | 1 | undefined): Ref | null =>
-    value === undefined ? null : g.op(value === 1 ? 'OnesLike' : 'ZerosLike', [h0]);
+  const held = (value: 0 | 1 | undefined): Ref | null => (value === undefined ? null : g.op(value === 1 ? 'OnesLike' : 'ZerosLike', [h0]));
   const heldZ = held(spec.fixedGates?.update);
   const heldR = held(spec.fixedGates?.reset);
 
@@ -177,7 +176,10 @@ function addBackward(g: Graph, o: GraphOps, spec: ChunkSpec, { x, w, inputMasks,
   };
 
   // d loss / d pre-activations of z, r, candidate (= d loss / d (x_t W_g + b_g)), and d loss / d n_t
-  const dZ: Ref[] = [], dR: Ref[] = [], dC: Ref[] = [], dN: Ref[] = [];
+  const dZ: Ref[] = [],
+    dR: Ref[] = [],
+    dC: Ref[] = [],
+    dN: Ref[] = [];
   let grad = gradIn;
   for (let t = K - 1; t >= 0; t--) {
     const hPrev = t > 0 ? H[t - 1] : hStart;
@@ -213,13 +215,30 @@ function addBackward(g: Graph, o: GraphOps, spec: ChunkSpec, { x, w, inputMasks,
   const xBlocks = timeBlocks(o, x, K, inputDim);
   const parts = Array.from({ length: count }, (_, b) => {
     const span = Array.from({ length: size }, (_, i) => b * size + i);
-    const block = (refs: Ref[]) => rows(o.stack(span.map((t) => refs[t]), 0), units);
+    const block = (refs: Ref[]) =>
+      rows(
+        o.stack(
+          span.map((t) => refs[t]),
+          0,
+        ),
+        units,
+      );
     const dPre = [dZ, dR, dC].map(block); // what multiplies W_g (and U_g for z, r)
     const dRec = [dPre[0], dPre[1], resetAfter ? block(dN) : dPre[2]]; // what multiplies U_g
-    const hPrev = o.stack(span.map((t) => (t > 0 ? H[t - 1] : hStart)), 0);
+    const hPrev = o.stack(
+      span.map((t) => (t > 0 ? H[t - 1] : hStart)),
+      0,
+    );
     const recurrentInput = (gate: number): Ref => {
       let s = recMasks ? o.mul(hPrev, recMasks[gate]) : hPrev;
-      if (gate === 2 && !resetAfter) s = o.mul(s, o.stack(span.map((t) => R[t]), 0)); // q = r * h_prev (* m_h)
+      if (gate === 2 && !resetAfter)
+        s = o.mul(
+          s,
+          o.stack(
+            span.map((t) => R[t]),
+            0,
+          ),
+        ); // q = r * h_prev (* m_h)
       return rows(s, units);
     };
     const xRows = GATES.map((gate) => rows(inputMasks ? o.mul(xBlocks[b], inputMasks[gate]) : xBlocks[b], inputDim));
@@ -230,12 +249,24 @@ function addBackward(g: Graph, o: GraphOps, spec: ChunkSpec, { x, w, inputMasks,
     const dInputBias = o.concat(dPre.map(sumRows), 0);
     return {
       dX,
-      dW: o.concat(GATES.map((gate) => o.matMul(xRows[gate], dPre[gate], true, false)), 1),
-      dU: o.concat(GATES.map((gate) => o.matMul(recurrentInput(gate), dRec[gate], true, false)), 1),
+      dW: o.concat(
+        GATES.map((gate) => o.matMul(xRows[gate], dPre[gate], true, false)),
+        1,
+      ),
+      dU: o.concat(
+        GATES.map((gate) => o.matMul(recurrentInput(gate), dRec[gate], true, false)),
+        1,
+      ),
       dBias: resetAfter ? o.stack([dInputBias, o.concat(dRec.map(sumRows), 0)], 0) : dInputBias,
     };
   });
-  const dX = count === 1 ? parts[0].dX : o.concat(parts.map((p) => p.dX), 0);
+  const dX =
+    count === 1
+      ? parts[0].dX
+      : o.concat(
+          parts.map((p) => p.dX),
+          0,
+        );
   const [dW, dU, dBias] = (['dW', 'dU', 'dBias'] as const).map((k) => o.addN(parts.map((p) => p[k])));
 
   g.output('dX', dX);
@@ -354,7 +385,9 @@ export function fastGru(x: tf.Tensor3D, weights: GruWeights, h0: tf.Tensor2D, op
       const dHs = returnSequences ? toChunks(dOut) : [];
       const width = 2 + saved.length;
       const dXs: tf.Tensor[] = [];
-      const dWs: tf.Tensor[] = [], dUs: tf.Tensor[] = [], dBiases: tf.Tensor[] = [];
+      const dWs: tf.Tensor[] = [],
+        dUs: tf.Tensor[] = [],
+        dBiases: tf.Tensor[] = [];
       let grad = returnSequences ? tf.zerosLike(hInit) : dOut;
       for (let c = lengths.length - 1; c >= 0; c--) {
         const [xc, hStart, ...savedChunk] = kept.slice(c * width, (c + 1) * width);

@@ -178,7 +178,10 @@ function cellParams(weights: GruWeights, resetAfter: boolean): CellParams {
 function projectInputs(x: tf.Tensor3D, kernel: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor3D {
   const [batch, time, inputDim] = x.shape;
   const width = kernel.shape[1];
-  return tf.matMul(x.reshape([batch * time, inputDim]), kernel).add(bias).reshape([batch, time, width]);
+  return tf
+    .matMul(x.reshape([batch * time, inputDim]), kernel)
+    .add(bias)
+    .reshape([batch, time, width]);
 }
 
 // One GRU step, given the input side xw_t = x_t W + b already computed (blocks z | r | h).
@@ -250,7 +253,12 @@ export function gruSequence(
 /** An inverted-dropout mask: 0 with probability `rate`, else 1 / (1 - rate), so E[mask] = 1. */
 export function dropoutMask(shape: [number, number], rate: number, seed?: number): tf.Tensor2D {
   return tf.tidy(
-    () => tf.randomUniform(shape, 0, 1, 'float32', seed).greaterEqual(rate).cast('float32').div(1 - rate) as tf.Tensor2D,
+    () =>
+      tf
+        .randomUniform(shape, 0, 1, 'float32', seed)
+        .greaterEqual(rate)
+        .cast('float32')
+        .div(1 - rate) as tf.Tensor2D,
   );
 }
 
@@ -353,7 +361,10 @@ export class KerasGRU extends tf.layers.Layer {
       const masks = kwargs.training === true ? this.drawMasks(batch, x.shape[2]) : NO_DROPOUT;
       const h0 = initialState ?? (tf.zeros([batch, this.units]) as tf.Tensor2D);
       return fastGru(x, weights, h0, {
-        resetAfter: this.resetAfter, returnSequences: this.returnSequences, masks, ...(this.fixedGates ? { fixedGates: this.fixedGates } : {}),
+        resetAfter: this.resetAfter,
+        returnSequences: this.returnSequences,
+        masks,
+        ...(this.fixedGates ? { fixedGates: this.fixedGates } : {}),
       });
     });
   }
@@ -393,9 +404,7 @@ export class KerasGRU extends tf.layers.Layer {
   private drawMasks(batch: number, inputDim: number): DropoutMasks {
     return {
       input: isDropoutActive(this.dropout) ? this.drawPerGate([batch, inputDim], this.dropout) : null,
-      recurrent: isDropoutActive(this.recurrentDropout)
-        ? this.drawPerGate([batch, this.units], this.recurrentDropout)
-        : null,
+      recurrent: isDropoutActive(this.recurrentDropout) ? this.drawPerGate([batch, this.units], this.recurrentDropout) : null,
     };
   }
 

@@ -65,10 +65,7 @@ function emptyGroupCounts(): GroupCounts {
  * Streams the labeled reviews out of an aclImdb `.tar.gz`, in archive order, without unpacking it.
  * Throws ImdbError ARCHIVE_CORRUPT (bad gzip/tar), ARCHIVE_UNREADABLE or SPLIT_MISSING.
  */
-export async function* readReviews(
-  archivePath: string,
-  onProgress?: (p: ReadProgress) => void,
-): AsyncGenerator<RawReview> {
+export async function* readReviews(archivePath: string, onProgress?: (p: ReadProgress) => void): AsyncGenerator<RawReview> {
   const totalBytes = (await statArchive(archivePath)).size;
   const file = fs.createReadStream(archivePath);
   const gunzip = zlib.createGunzip();
@@ -81,8 +78,7 @@ export async function* readReviews(
   const counts = emptyGroupCounts();
   let entries = 0;
   let reviews = 0;
-  const report = (done: boolean) =>
-    onProgress?.({ stage: 'read', reviews, bytes: file.bytesRead, totalBytes, done });
+  const report = (done: boolean) => onProgress?.({ stage: 'read', reviews, bytes: file.bytesRead, totalBytes, done });
   try {
     for await (const entry of extract) {
       entries++;
@@ -154,9 +150,13 @@ export function archiveReadError(archivePath: string, err: unknown): ImdbError {
 }
 
 function checkAllSplitsPresent(archivePath: string, counts: GroupCounts): void {
-  const missing = Object.entries(counts).filter(([, n]) => n === 0).map(([group]) => group);
+  const missing = Object.entries(counts)
+    .filter(([, n]) => n === 0)
+    .map(([group]) => group);
   if (missing.length === 0) return;
-  const found = Object.entries(counts).map(([group, n]) => `${group} ${n}`).join(', ');
+  const found = Object.entries(counts)
+    .map(([group, n]) => `${group} ${n}`)
+    .join(', ');
   throw new ImdbError(
     'SPLIT_MISSING',
     `IMDB archive ${archivePath} has no ${missing.join(', ')} reviews (found ${found}). ` +

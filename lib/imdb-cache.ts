@@ -164,7 +164,8 @@ function sha256(data: Uint8Array): string {
 
 /** Parses and checks a cache file; returns the reason it is unusable instead of the corpus. */
 function deserializeCache(file: Buffer, key: CacheKey): EncodedCorpus | string {
-  if (file.length < CACHE_MAGIC.length + 4 || !file.subarray(0, CACHE_MAGIC.length).equals(CACHE_MAGIC)) return 'not a cache file (bad magic)';
+  if (file.length < CACHE_MAGIC.length + 4 || !file.subarray(0, CACHE_MAGIC.length).equals(CACHE_MAGIC))
+    return 'not a cache file (bad magic)';
   const headerEnd = CACHE_MAGIC.length + 4 + file.readUInt32LE(CACHE_MAGIC.length);
   if (headerEnd > file.length) return 'truncated header';
   let header: CacheHeader;
@@ -193,7 +194,13 @@ function decodeSections(payload: Buffer, sections: SectionInfo[], key: CacheKey)
   const splits: Partial<Record<Split, EncodedSplit>> = {};
   for (const split of SPLITS) {
     const [tokens, lengths, labels, ids, ratings] = SPLIT_FIELDS.map((f) => take(`${split}.${f}`));
-    if (!tokens || !(lengths instanceof Uint32Array) || !(labels instanceof Uint8Array) || !(ids instanceof Uint32Array) || !(ratings instanceof Uint8Array))
+    if (
+      !tokens ||
+      !(lengths instanceof Uint32Array) ||
+      !(labels instanceof Uint8Array) ||
+      !(ids instanceof Uint32Array) ||
+      !(ratings instanceof Uint8Array)
+    )
       return `missing or mistyped ${split} section`;
     if (tokens instanceof Uint8Array || tokens instanceof Uint32Array) return `mistyped ${split}.tokens`;
     const encoded: EncodedSplit = { tokens, lengths, labels, ids, ratings };

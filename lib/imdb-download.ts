@@ -95,9 +95,13 @@ async function explicitPathError(where: string, file: string): Promise<ImdbError
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') what = `cannot be read (${errorText(err)})`;
   }
-  return new ImdbError('ARCHIVE_NOT_FOUND', `the IMDB archive given by the ${where}, ${file}, ${what}. ` +
-    `Give the path of ${ARCHIVE_FILE_NAME} (a labeled-only copy such as aclImdb_v1-labeled.tar.gz works too), or leave it unset to use ` +
-    `${cachedArchivePath()} or the download.`, file);
+  return new ImdbError(
+    'ARCHIVE_NOT_FOUND',
+    `the IMDB archive given by the ${where}, ${file}, ${what}. ` +
+      `Give the path of ${ARCHIVE_FILE_NAME} (a labeled-only copy such as aclImdb_v1-labeled.tar.gz works too), or leave it unset to use ` +
+      `${cachedArchivePath()} or the download.`,
+    file,
+  );
 }
 
 function notFoundError(looked: string[], cause?: unknown): ImdbError {
@@ -117,14 +121,17 @@ function notFoundError(looked: string[], cause?: unknown): ImdbError {
  * gzip + tar readable with all four splits) and only then renamed into place. Throws DOWNLOAD_FAILED,
  * leaving no file behind.
  */
-export async function downloadArchive(url: string, dest: string, onProgress: (p: DownloadProgress) => void = imdbProgressPrinter()): Promise<void> {
+export async function downloadArchive(
+  url: string,
+  dest: string,
+  onProgress: (p: DownloadProgress) => void = imdbProgressPrinter(),
+): Promise<void> {
   await fsp.mkdir(path.dirname(dest), { recursive: true });
   await removeStalePartials(dest);
   const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.partial`;
   try {
     const { bytes, expected } = await fetchToFile(url, tmp, onProgress);
-    if (expected !== null && bytes !== expected)
-      throw new Error(`received ${bytes} bytes but Content-Length said ${expected}`);
+    if (expected !== null && bytes !== expected) throw new Error(`received ${bytes} bytes but Content-Length said ${expected}`);
     await verifyArchive(tmp);
     await fsp.rename(tmp, dest);
   } catch (err) {
@@ -138,7 +145,11 @@ export async function downloadArchive(url: string, dest: string, onProgress: (p:
   }
 }
 
-async function fetchToFile(url: string, file: string, onProgress: (p: DownloadProgress) => void): Promise<{ bytes: number; expected: number | null }> {
+async function fetchToFile(
+  url: string,
+  file: string,
+  onProgress: (p: DownloadProgress) => void,
+): Promise<{ bytes: number; expected: number | null }> {
   const res = await fetch(url);
   if (!res.ok || !res.body) throw new Error(`HTTP ${res.status} ${res.statusText}`);
   const header = res.headers.get('content-length');

@@ -35,12 +35,30 @@ export async function corpusFrame(archiveOrOptions: string | CorpusOptions = {})
 function reviewsFrame(rows: RawReview[]): DataFrame {
   const pl = require('nodejs-polars') as typeof import('nodejs-polars');
   return pl.DataFrame([
-    pl.Series('split', rows.map((r) => r.split)),
-    pl.Series('label', Uint8Array.from(rows, (r) => r.label)),
-    pl.Series('id', Uint32Array.from(rows, (r) => r.id)),
-    pl.Series('rating', Uint8Array.from(rows, (r) => r.rating)),
-    pl.Series('tokens', Uint32Array.from(rows, (r) => tokenize(r.text).length)),
-    pl.Series('text', rows.map((r) => r.text)),
+    pl.Series(
+      'split',
+      rows.map((r) => r.split),
+    ),
+    pl.Series(
+      'label',
+      Uint8Array.from(rows, (r) => r.label),
+    ),
+    pl.Series(
+      'id',
+      Uint32Array.from(rows, (r) => r.id),
+    ),
+    pl.Series(
+      'rating',
+      Uint8Array.from(rows, (r) => r.rating),
+    ),
+    pl.Series(
+      'tokens',
+      Uint32Array.from(rows, (r) => tokenize(r.text).length),
+    ),
+    pl.Series(
+      'text',
+      rows.map((r) => r.text),
+    ),
   ]);
 }
 
@@ -109,11 +127,26 @@ export function wordFrequencyFrame(wordCounts: ReadonlyMap<string, number>, numW
   const cumulative = Float64Array.from(ranked, ([, n]) => (running += n) / total);
   const pl = require('nodejs-polars') as typeof import('nodejs-polars');
   return pl.DataFrame([
-    pl.Series('rank', Uint32Array.from(ranked, (_, r) => r + 1)),
-    pl.Series('id', Uint32Array.from(ranked, (_, r) => idOfRank(r, numWords))),
-    pl.Series('word', ranked.map(([w]) => w)),
-    pl.Series('count', Uint32Array.from(ranked, ([, n]) => n)),
-    pl.Series('share', Float64Array.from(ranked, ([, n]) => n / total)),
+    pl.Series(
+      'rank',
+      Uint32Array.from(ranked, (_, r) => r + 1),
+    ),
+    pl.Series(
+      'id',
+      Uint32Array.from(ranked, (_, r) => idOfRank(r, numWords)),
+    ),
+    pl.Series(
+      'word',
+      ranked.map(([w]) => w),
+    ),
+    pl.Series(
+      'count',
+      Uint32Array.from(ranked, ([, n]) => n),
+    ),
+    pl.Series(
+      'share',
+      Float64Array.from(ranked, ([, n]) => n / total),
+    ),
     pl.Series('cumulativeShare', cumulative),
   ]);
 }

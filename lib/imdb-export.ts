@@ -73,7 +73,10 @@ export function existingExport(dir: string, key: ExportKey): ExportManifest | nu
  * Writes `data` (already cut to the wanted sizes) into `<root>/<exportName>/` unless an identical export
  * is there; returns the folder and its manifest. Written under a temporary name and renamed into place.
  */
-export async function exportImdb(data: ImdbData, root: string = EXPORT_ROOT): Promise<{ dir: string; manifest: ExportManifest; written: boolean }> {
+export async function exportImdb(
+  data: ImdbData,
+  root: string = EXPORT_ROOT,
+): Promise<{ dir: string; manifest: ExportManifest; written: boolean }> {
   const key: ExportKey = {
     numWords: data.info.numWords,
     maxLen: data.maxLen,
@@ -94,10 +97,19 @@ export async function exportImdb(data: ImdbData, root: string = EXPORT_ROOT): Pr
     for (const [name, values, shape] of arraysOf(data)) {
       const bytes = encodeNpy(values, shape);
       await fsp.writeFile(path.join(tmp, `${name}.npy`), bytes);
-      files[name] = { descr: values instanceof Int32Array ? '<i4' : '<f4', shape, sha256: createHash('sha256').update(bytes).digest('hex') };
+      files[name] = {
+        descr: values instanceof Int32Array ? '<i4' : '<f4',
+        shape,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+      };
     }
     const manifest: ExportManifest = {
-      format: 1, ...key, padding: data.info.padding, truncating: data.info.truncating, files, createdAt: new Date().toISOString(),
+      format: 1,
+      ...key,
+      padding: data.info.padding,
+      truncating: data.info.truncating,
+      files,
+      createdAt: new Date().toISOString(),
     };
     await fsp.writeFile(path.join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 1));
     await fsp.rm(dir, { recursive: true, force: true }); // a stale or incomplete export of the same name

@@ -108,13 +108,17 @@ export function placeRow(out: Int32Array, row: number, maxLen: number, kept: Arr
 
 /** Throws INVALID_OPTION unless maxLen is an integer >= min. */
 export function checkMaxLen(maxLen: number, min: number): void {
-  if (!Number.isInteger(maxLen) || maxLen < min) throw new ImdbError('INVALID_OPTION', `maxLen must be an integer >= ${min}, got ${maxLen}`);
+  if (!Number.isInteger(maxLen) || maxLen < min)
+    throw new ImdbError('INVALID_OPTION', `maxLen must be an integer >= ${min}, got ${maxLen}`);
 }
 
 /** Encodes raw texts with a saved vocabulary into a padded [texts.length, maxLen] block (for predict). */
 export function encodeTexts(texts: readonly string[], vocab: Vocabulary, options: PadOptions = {}): Padded {
   const maxLen = options.maxLen ?? DEFAULT_MAX_LEN;
-  return padSequences(texts.map((t) => encodeText(t, vocab)), { ...options, maxLen });
+  return padSequences(
+    texts.map((t) => encodeText(t, vocab)),
+    { ...options, maxLen },
+  );
 }
 
 /** Turns ids back into text: padding skipped, markers shown as [START], [OOV], [UNUSED]. */

@@ -21,7 +21,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Tensor2D } from '@tensorflow/tfjs-node';
 import { canonicalOrder, readReviews, type ReadProgress, type ReviewMeta, type Split } from './imdb-archive';
-import { CACHE_FORMAT_VERSION, archiveDigest, cacheFileName, readCache, writeCache, type CacheKey, type EncodedCorpus, type EncodedSplit } from './imdb-cache';
+import {
+  CACHE_FORMAT_VERSION,
+  archiveDigest,
+  cacheFileName,
+  readCache,
+  writeCache,
+  type CacheKey,
+  type EncodedCorpus,
+  type EncodedSplit,
+} from './imdb-cache';
 import { imdbProgressPrinter, locateArchive, type ImdbProgress, type LocateOptions } from './imdb-download';
 import { ImdbError, stderrWarning } from './imdb-error';
 import { DEFAULT_MAX_LEN, OOV_ID, START_ID, TOKENIZER_VERSION, checkMaxLen, decode, placeRow, tokenize, type Side } from './imdb-text';
@@ -91,7 +100,8 @@ function resolveOptions(o: LoadOptions): Resolved {
   if (!Number.isInteger(resolved.seed) || resolved.seed < 0 || resolved.seed > 0xffffffff)
     throw new ImdbError('INVALID_OPTION', `seed must be an integer in 0..2^32-1, got ${resolved.seed}`);
   for (const n of [resolved.trainSize, resolved.testSize])
-    if (n !== Infinity && (!Number.isInteger(n) || n < 0)) throw new ImdbError('INVALID_OPTION', `trainSize/testSize must be non-negative integers, got ${n}`);
+    if (n !== Infinity && (!Number.isInteger(n) || n < 0))
+      throw new ImdbError('INVALID_OPTION', `trainSize/testSize must be non-negative integers, got ${n}`);
   for (const side of [resolved.padding, resolved.truncating])
     if (side !== 'pre' && side !== 'post') throw new ImdbError('INVALID_OPTION', `padding/truncating must be 'pre' or 'post', got ${side}`);
   return resolved;
@@ -122,8 +132,23 @@ export async function loadImdb(options: LoadOptions = {}): Promise<ImdbData> {
     corpus = await preprocess(archivePath, o, o.onProgress, o.signal);
     if (cacheFile) await writeCache(cacheFile, key, corpus, o);
   }
-  const info: ImdbInfo = { archivePath, archiveSha256, numWords: o.numWords, maxLen: o.maxLen, seed: o.seed, padding: o.padding, truncating: o.truncating, fromCache, cacheFile };
-  return new ImdbData(padSplit(corpus.train, o.maxLen, o.padding, o.trainSize), padSplit(corpus.test, o.maxLen, o.padding, o.testSize), corpus.vocab, info);
+  const info: ImdbInfo = {
+    archivePath,
+    archiveSha256,
+    numWords: o.numWords,
+    maxLen: o.maxLen,
+    seed: o.seed,
+    padding: o.padding,
+    truncating: o.truncating,
+    fromCache,
+    cacheFile,
+  };
+  return new ImdbData(
+    padSplit(corpus.train, o.maxLen, o.padding, o.trainSize),
+    padSplit(corpus.test, o.maxLen, o.padding, o.testSize),
+    corpus.vocab,
+    info,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,7 +194,12 @@ class WordTable {
   }
 }
 
-async function preprocess(archivePath: string, settings: EncodeSettings, onProgress: (p: ReadProgress) => void, signal?: AbortSignal): Promise<EncodedCorpus> {
+async function preprocess(
+  archivePath: string,
+  settings: EncodeSettings,
+  onProgress: (p: ReadProgress) => void,
+  signal?: AbortSignal,
+): Promise<EncodedCorpus> {
   const table = new WordTable();
   const bySplit: Record<Split, ProvisionalReview[]> = { train: [], test: [] };
   for await (const review of readReviews(archivePath, onProgress)) {
@@ -309,5 +339,12 @@ function padSplit(s: EncodedSplit, maxLen: number, padding: Side, take = Infinit
     placeRow(x, row, maxLen, s.tokens.subarray(at, at + kept), padding);
     at += kept;
   }
-  return { x, y: s.labels.subarray(0, size), ids: s.ids.subarray(0, size), ratings: s.ratings.subarray(0, size), lengths: s.lengths.subarray(0, size), size };
+  return {
+    x,
+    y: s.labels.subarray(0, size),
+    ids: s.ids.subarray(0, size),
+    ratings: s.ratings.subarray(0, size),
+    lengths: s.lengths.subarray(0, size),
+    size,
+  };
 }

@@ -78,7 +78,8 @@ function layerEntries(modelConfig: JsonObject, source: string): LayerEntry[] {
   const layers = modelConfig.layers;
   if (!Array.isArray(layers)) invalid(source, 'the model config has no "layers" list');
   return layers.map((l, i) => {
-    if (!isObject(l) || typeof l.class_name !== 'string' || !isObject(l.config)) invalid(source, `layer #${i} of the model config is malformed`);
+    if (!isObject(l) || typeof l.class_name !== 'string' || !isObject(l.config))
+      invalid(source, `layer #${i} of the model config is malformed`);
     const name = typeof l.config.name === 'string' ? l.config.name : typeof l.name === 'string' ? l.name : `#${i}`;
     const build = isObject(l.build_config) ? l.build_config.input_shape : undefined;
     return { className: l.class_name, name, config: l.config, buildInputShape: build, inbound: l.inbound_nodes };
@@ -114,20 +115,31 @@ function rate(config: JsonObject, key: string, where: string, source: string): n
 
 function positiveInt(config: JsonObject, key: string, where: string, source: string): number {
   const v = config[key];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) invalid(source, `${where}: ${key} is ${JSON.stringify(v)}, expected a positive integer`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    invalid(source, `${where}: ${key} is ${JSON.stringify(v)}, expected a positive integer`);
   return v;
 }
 
-function requireSetting(config: JsonObject, key: string, expected: Json, defaultValue: Json, where: string, source: string, why: string): void {
+function requireSetting(
+  config: JsonObject,
+  key: string,
+  expected: Json,
+  defaultValue: Json,
+  where: string,
+  source: string,
+  why: string,
+): void {
   const v = config[key] === undefined ? defaultValue : config[key];
-  if (JSON.stringify(v) !== JSON.stringify(expected)) unsupported(source, `${where} has ${key}=${JSON.stringify(v)} (${why}; only ${JSON.stringify(expected)} is supported)`);
+  if (JSON.stringify(v) !== JSON.stringify(expected))
+    unsupported(source, `${where} has ${key}=${JSON.stringify(v)} (${why}; only ${JSON.stringify(expected)} is supported)`);
 }
 
 function checkCommon(config: JsonObject, where: string, source: string): void {
   const dtype = dtypeName(config.dtype);
   if (dtype !== null && dtype !== 'float32') unsupported(source, `${where} computes in ${dtype} (only float32 is supported)`);
   for (const key of ['lora_rank', 'quantization_config']) {
-    if (config[key] !== undefined && config[key] !== null) unsupported(source, `${where} has ${key}=${JSON.stringify(config[key])} (LoRA and quantized layers are not supported)`);
+    if (config[key] !== undefined && config[key] !== null)
+      unsupported(source, `${where} has ${key}=${JSON.stringify(config[key])} (LoRA and quantized layers are not supported)`);
   }
 }
 
@@ -163,7 +175,8 @@ const NAMED_UNSUPPORTED: Record<string, string> = {
  */
 export function parseKerasConfig(json: unknown, source: string): KerasGruSpec {
   const top = json as Json;
-  if (!isObject(top) || typeof top.class_name !== 'string' || !isObject(top.config)) invalid(source, 'the model config is not a Keras model ({class_name, config})');
+  if (!isObject(top) || typeof top.class_name !== 'string' || !isObject(top.config))
+    invalid(source, 'the model config is not a Keras model ({class_name, config})');
   const kind = top.class_name;
   if (kind !== 'Sequential' && kind !== 'Functional' && kind !== 'Model') {
     unsupported(source, `the model is a ${kind} (only Sequential and Functional models are read)`);
@@ -190,7 +203,10 @@ export function parseKerasConfig(json: unknown, source: string): KerasGruSpec {
     [embedding, gru, dense].forEach((l, i) => {
       const from = inboundNames(l.inbound);
       if (from.length !== 1 || (chain[i] !== undefined && from[0] !== chain[i])) {
-        unsupported(source, `layer "${l.name}" takes its input from ${from.length === 0 ? 'nothing' : from.map((n) => `"${n}"`).join(', ')}, not from "${chain[i]}" alone (only a plain chain of layers is supported)`);
+        unsupported(
+          source,
+          `layer "${l.name}" takes its input from ${from.length === 0 ? 'nothing' : from.map((n) => `"${n}"`).join(', ')}, not from "${chain[i]}" alone (only a plain chain of layers is supported)`,
+        );
       }
     });
   }
@@ -229,7 +245,8 @@ export function parseKerasConfig(json: unknown, source: string): KerasGruSpec {
   const dWhere = `Dense "${dense.name}"`;
   checkCommon(d, dWhere, source);
   const denseUnits = d.units;
-  if (denseUnits !== 1) unsupported(source, `${dWhere} has units=${JSON.stringify(denseUnits)} (the head is one sigmoid unit: P(positive))`);
+  if (denseUnits !== 1)
+    unsupported(source, `${dWhere} has units=${JSON.stringify(denseUnits)} (the head is one sigmoid unit: P(positive))`);
   const dact = activationName(d.activation) ?? 'linear';
   if (dact !== 'sigmoid') unsupported(source, `${dWhere} has activation=${JSON.stringify(dact)} (only "sigmoid" is supported)`);
   requireSetting(d, 'use_bias', true, true, dWhere, source, 'the course head has a bias');
@@ -238,8 +255,12 @@ export function parseKerasConfig(json: unknown, source: string): KerasGruSpec {
   const candidates: Json[] = [];
   if (inputs[0]) candidates.push(inputs[0].config.batch_shape ?? null, inputs[0].config.batch_input_shape ?? null);
   candidates.push(e.batch_input_shape ?? null, embedding.buildInputShape ?? null, modelConfig.build_input_shape ?? null);
-  const fromInputLength = typeof e.input_length === 'number' && Number.isInteger(e.input_length) && e.input_length > 0 ? e.input_length : null;
-  const lengths = [...candidates.map(lengthOf).filter((n): n is number => typeof n === 'number'), ...(fromInputLength ? [fromInputLength] : [])];
+  const fromInputLength =
+    typeof e.input_length === 'number' && Number.isInteger(e.input_length) && e.input_length > 0 ? e.input_length : null;
+  const lengths = [
+    ...candidates.map(lengthOf).filter((n): n is number => typeof n === 'number'),
+    ...(fromInputLength ? [fromInputLength] : []),
+  ];
   if (new Set(lengths).size > 1) invalid(source, `the model states different input lengths (${[...new Set(lengths)].join(', ')})`);
   const maxLen = lengths[0] ?? null;
 
@@ -269,9 +290,20 @@ function layerConfigs(spec: KerasGruSpec & { maxLen: number }): LayerConfigs {
     input: { batch_input_shape: [null, spec.maxLen], dtype: 'int32', sparse: false, ragged: false, name: 'input_1' },
     embedding: { name: n.embedding, trainable: true, input_dim: spec.numWords, output_dim: spec.embeddingDim, mask_zero: false },
     gru: {
-      name: n.gru, trainable: true, units: spec.units, activation: 'tanh', recurrent_activation: 'sigmoid', use_bias: true,
-      dropout: spec.dropout, recurrent_dropout: spec.recurrentDropout, reset_after: spec.resetAfter,
-      return_sequences: false, return_state: false, go_backwards: false, stateful: false, unroll: false,
+      name: n.gru,
+      trainable: true,
+      units: spec.units,
+      activation: 'tanh',
+      recurrent_activation: 'sigmoid',
+      use_bias: true,
+      dropout: spec.dropout,
+      recurrent_dropout: spec.recurrentDropout,
+      reset_after: spec.resetAfter,
+      return_sequences: false,
+      return_state: false,
+      go_backwards: false,
+      stateful: false,
+      unroll: false,
     },
     dense: { name: n.dense, trainable: true, units: 1, activation: 'sigmoid', use_bias: true },
   };

@@ -48,14 +48,19 @@ function array(t: tf.Tensor): Hdf5Array {
 export function kerasWeightsOf(model: tf.LayersModel, maxLen: number): { spec: KerasGruSpec; weights: KerasGruWeights } {
   const gru = recurrentLayerOf(model);
   if (!(gru instanceof KerasGRU)) {
-    throw new KerasModelError('UNSUPPORTED', `the run's recurrent layer "${gru.name}" is a ${gru.getClassName()}: only runs with the course's KerasGRU (--rnn kerasGru) are exported`);
+    throw new KerasModelError(
+      'UNSUPPORTED',
+      `the run's recurrent layer "${gru.name}" is a ${gru.getClassName()}: only runs with the course's KerasGRU (--rnn kerasGru) are exported`,
+    );
   }
   const embedding = model.layers.find((l) => l.getClassName() === 'Embedding');
   const dense = model.layers.find((l) => l.getClassName() === 'Dense');
-  if (!embedding || !dense || model.layers.length !== 3) throw new KerasModelError('UNSUPPORTED', `model ${model.name} is not Embedding -> KerasGRU -> Dense`);
+  if (!embedding || !dense || model.layers.length !== 3)
+    throw new KerasModelError('UNSUPPORTED', `model ${model.name} is not Embedding -> KerasGRU -> Dense`);
   const [embeddings] = embedding.getWeights() as [tf.Tensor2D];
   const [denseKernel, denseBias] = dense.getWeights();
-  if (denseKernel.shape[1] !== 1 || dense.getConfig().activation !== 'sigmoid') throw new KerasModelError('UNSUPPORTED', 'the Dense head must be one sigmoid unit');
+  if (denseKernel.shape[1] !== 1 || dense.getConfig().activation !== 'sigmoid')
+    throw new KerasModelError('UNSUPPORTED', 'the Dense head must be one sigmoid unit');
   const g = gru.gruWeights();
   const spec: KerasGruSpec = {
     modelName: model.name,

@@ -92,11 +92,17 @@ function layerVars(reader: Hdf5Reader, layer: string, classKey: string, cell: bo
     for (const base of ['layers', '_layer_checkpoint_dependencies']) {
       const dir = `${base}/${key}${cell ? '/cell' : ''}/vars`;
       if (!reader.has(dir)) continue;
-      const keys = reader.keys(dir).filter((k) => /^\d+$/.test(k)).sort((a, b) => Number(a) - Number(b));
+      const keys = reader
+        .keys(dir)
+        .filter((k) => /^\d+$/.test(k))
+        .sort((a, b) => Number(a) - Number(b));
       return keys.map((k) => reader.array(`${dir}/${k}`));
     }
   }
-  return invalid(source, `model.weights.h5 has no variables for layer "${layer}" (looked under layers/ and _layer_checkpoint_dependencies/, as "${layer}" and "${classKey}")`);
+  return invalid(
+    source,
+    `model.weights.h5 has no variables for layer "${layer}" (looked under layers/ and _layer_checkpoint_dependencies/, as "${layer}" and "${classKey}")`,
+  );
 }
 
 function weightsFromV3(reader: Hdf5Reader, spec: KerasGruSpec, source: string): KerasGruWeights {
@@ -153,7 +159,9 @@ async function readV3(bytes: Uint8Array, source: string): Promise<KerasModelFile
     if (!files[name]) invalid(source, `the .keras zip has no ${name} (found: ${Object.keys(files).join(', ')})`);
   }
   const spec = parseKerasConfig(parseJson(strFromU8(files['config.json']), source, 'config.json'), source);
-  const metadata = files['metadata.json'] ? (parseJson(strFromU8(files['metadata.json']), source, 'metadata.json') as { keras_version?: string }) : {};
+  const metadata = files['metadata.json']
+    ? (parseJson(strFromU8(files['metadata.json']), source, 'metadata.json') as { keras_version?: string })
+    : {};
   const { reader, dispose } = await openHdf5Bytes(files['model.weights.h5'], `${source} (model.weights.h5)`);
   try {
     const weights = weightsFromV3(reader, spec, source);
@@ -169,7 +177,10 @@ async function readH5(file: string, source: string): Promise<KerasModelFile> {
   try {
     const configText = reader.stringAttribute('', 'model_config');
     if (configText === null) {
-      invalid(source, 'this HDF5 file has no model_config attribute: it holds weights only (model.save_weights). Save the whole model with model.save("model.h5") or model.save("model.keras")');
+      invalid(
+        source,
+        'this HDF5 file has no model_config attribute: it holds weights only (model.save_weights). Save the whole model with model.save("model.h5") or model.save("model.keras")',
+      );
     }
     const spec = parseKerasConfig(parseJson(configText, source, 'model_config'), source);
     const weights = weightsFromH5(reader, spec, source);
@@ -191,7 +202,10 @@ export async function readKerasModel(file: string): Promise<KerasModelFile> {
     throw new KerasModelError('INVALID', `${file}: no such file`);
   }
   if (stat.isDirectory()) {
-    invalid(file, 'is a directory (a TensorFlow SavedModel?). Save the model as one file: model.save("model.keras") or model.save("model.h5")');
+    invalid(
+      file,
+      'is a directory (a TensorFlow SavedModel?). Save the model as one file: model.save("model.keras") or model.save("model.h5")',
+    );
   }
   const bytes = new Uint8Array(await fsp.readFile(file));
   if (startsWith(bytes, ZIP_SIGNATURE)) return readV3(bytes, file);
@@ -214,8 +228,15 @@ function h5Content(spec: KerasGruSpec, w: KerasGruWeights): Hdf5Content {
   });
   const layers = [
     layer(n.embedding, [[`${n.embedding}/embeddings:0`, w.embeddings]]),
-    layer(n.gru, [[`${n.gru}/gru_cell/kernel:0`, w.kernel], [`${n.gru}/gru_cell/recurrent_kernel:0`, w.recurrentKernel], [`${n.gru}/gru_cell/bias:0`, w.bias]]),
-    layer(n.dense, [[`${n.dense}/kernel:0`, w.denseKernel], [`${n.dense}/bias:0`, w.denseBias]]),
+    layer(n.gru, [
+      [`${n.gru}/gru_cell/kernel:0`, w.kernel],
+      [`${n.gru}/gru_cell/recurrent_kernel:0`, w.recurrentKernel],
+      [`${n.gru}/gru_cell/bias:0`, w.bias],
+    ]),
+    layer(n.dense, [
+      [`${n.dense}/kernel:0`, w.denseKernel],
+      [`${n.dense}/bias:0`, w.denseBias],
+    ]),
   ];
   return {
     attributes: [
@@ -235,8 +256,14 @@ function h5Content(spec: KerasGruSpec, w: KerasGruWeights): Hdf5Content {
 // as a hard link to the same group, so that both versions' loaders find the variables (stored once).
 function v3WeightsContent(spec: KerasGruSpec, w: KerasGruWeights): Hdf5Content {
   const n = spec.layerNames;
-  const content: Required<Hdf5Content> = { attributes: [], datasets: [], groups: ['vars'], links: [{ path: '_layer_checkpoint_dependencies', target: 'layers' }] };
-  const vars = (dir: string, arrays: Hdf5Array[]) => arrays.forEach((array, i) => content.datasets.push({ path: `layers/${dir}/vars/${i}`, array }));
+  const content: Required<Hdf5Content> = {
+    attributes: [],
+    datasets: [],
+    groups: ['vars'],
+    links: [{ path: '_layer_checkpoint_dependencies', target: 'layers' }],
+  };
+  const vars = (dir: string, arrays: Hdf5Array[]) =>
+    arrays.forEach((array, i) => content.datasets.push({ path: `layers/${dir}/vars/${i}`, array }));
   vars(n.embedding, [w.embeddings]);
   content.groups.push(`layers/${n.gru}/vars`);
   vars(`${n.gru}/cell`, [w.kernel, w.recurrentKernel, w.bias]);
@@ -256,7 +283,11 @@ export async function writeKerasModel(file: string, format: KerasFileFormat, spe
     await writeHdf5(tmp, v3WeightsContent(spec, weights));
     const weightsBytes = new Uint8Array(await fsp.readFile(tmp));
     const now = new Date().toISOString();
-    const metadata = { keras_version: EXPORT_KERAS_VERSION.keras, date_saved: `${now.slice(0, 10)}@${now.slice(11, 19)}`, written_by: 'gru-course export-keras' };
+    const metadata = {
+      keras_version: EXPORT_KERAS_VERSION.keras,
+      date_saved: `${now.slice(0, 10)}@${now.slice(11, 19)}`,
+      written_by: 'gru-course export-keras',
+    };
     const zip = zipSync({
       'metadata.json': strToU8(JSON.stringify(metadata)),
       'config.json': strToU8(JSON.stringify(kerasConfigV3(spec))),

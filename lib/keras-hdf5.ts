@@ -96,7 +96,12 @@ export class Hdf5Reader {
     const value = ds.value;
     const shape = ds.shape ?? [];
     if (value instanceof Float32Array) return { shape, data: value };
-    if (ArrayBuffer.isView(value) && !(value instanceof DataView) && !(value instanceof BigInt64Array) && !(value instanceof BigUint64Array)) {
+    if (
+      ArrayBuffer.isView(value) &&
+      !(value instanceof DataView) &&
+      !(value instanceof BigInt64Array) &&
+      !(value instanceof BigUint64Array)
+    ) {
       return { shape, data: Float32Array.from(value as ArrayLike<number>) };
     }
     if (typeof value === 'number') return { shape, data: Float32Array.of(value) };

@@ -70,23 +70,28 @@ async function chooseVocabulary(modelFile: string, numWords: number, options: Im
   let vocab: Vocabulary;
   let from: string;
   if (options.vocab !== undefined) {
-    const file = fs.existsSync(options.vocab) && fs.statSync(options.vocab).isDirectory() ? path.join(options.vocab, 'vocab.json') : options.vocab;
+    const file =
+      fs.existsSync(options.vocab) && fs.statSync(options.vocab).isDirectory() ? path.join(options.vocab, 'vocab.json') : options.vocab;
     if (!fs.existsSync(file)) optionError(`--vocab ${options.vocab}: no ${file} (give a run directory or its vocab.json)`);
     vocab = await loadVocabulary(file);
     from = path.resolve(file);
   } else {
     const file = options.wordIndex ?? wordIndexPathFor(modelFile);
     if (!fs.existsSync(file)) {
-      optionError(options.wordIndex !== undefined
-        ? `--word-index ${file}: no such file`
-        : `no vocabulary: give --word-index FILE (Keras's imdb.get_word_index() as JSON) or --vocab RUN_DIR (a course run's vocab.json); ` +
-          `${path.basename(file)} is not beside the model either`);
+      optionError(
+        options.wordIndex !== undefined
+          ? `--word-index ${file}: no such file`
+          : `no vocabulary: give --word-index FILE (Keras's imdb.get_word_index() as JSON) or --vocab RUN_DIR (a course run's vocab.json); ` +
+              `${path.basename(file)} is not beside the model either`,
+      );
     }
     vocab = vocabularyFromWordIndex(await loadWordIndex(file), numWords);
     from = path.resolve(file);
   }
   if (vocab.numWords !== numWords) {
-    optionError(`the vocabulary in ${from} has numWords ${vocab.numWords}, but the model's Embedding has ${numWords} rows: they were not made for each other`);
+    optionError(
+      `the vocabulary in ${from} has numWords ${vocab.numWords}, but the model's Embedding has ${numWords} rows: they were not made for each other`,
+    );
   }
   return { vocab, from };
 }
@@ -94,10 +99,14 @@ async function chooseVocabulary(modelFile: string, numWords: number, options: Im
 function reviewLength(spec: KerasGruSpec, wanted: number | undefined, source: string): number {
   if (wanted !== undefined && !(Number.isInteger(wanted) && wanted > 0)) optionError(`--max-len ${wanted}: use a positive integer`);
   if (spec.maxLen === null) {
-    if (wanted === undefined) optionError(`${source}: the model's input length is open (None): give the review length with --max-len N (the length it was trained with)`);
+    if (wanted === undefined)
+      optionError(
+        `${source}: the model's input length is open (None): give the review length with --max-len N (the length it was trained with)`,
+      );
     return wanted;
   }
-  if (wanted !== undefined && wanted !== spec.maxLen) optionError(`--max-len ${wanted}: the model's input is fixed at ${spec.maxLen} ids per review`);
+  if (wanted !== undefined && wanted !== spec.maxLen)
+    optionError(`--max-len ${wanted}: the model's input is fixed at ${spec.maxLen} ids per review`);
   return spec.maxLen;
 }
 
@@ -108,12 +117,20 @@ export function modelFromKeras(spec: KerasGruSpec, maxLen: number, w: KerasGruWe
       name: 'imdb_gru',
       layers: [
         tf.layers.embedding({ name: 'embedding', inputDim: spec.numWords, outputDim: spec.embeddingDim, inputLength: maxLen }),
-        kerasGru({ name: 'gru', units: spec.units, resetAfter: spec.resetAfter, dropout: spec.dropout, recurrentDropout: spec.recurrentDropout }),
+        kerasGru({
+          name: 'gru',
+          units: spec.units,
+          resetAfter: spec.resetAfter,
+          dropout: spec.dropout,
+          recurrentDropout: spec.recurrentDropout,
+        }),
         tf.layers.dense({ name: 'dense', units: 1, activation: 'sigmoid' }),
       ],
     }),
   );
-  const values = [w.embeddings, w.kernel, w.recurrentKernel, w.bias, w.denseKernel, w.denseBias].map((a) => tf.tensor(a.data, a.shape, 'float32'));
+  const values = [w.embeddings, w.kernel, w.recurrentKernel, w.bias, w.denseKernel, w.denseBias].map((a) =>
+    tf.tensor(a.data, a.shape, 'float32'),
+  );
   model.setWeights(values);
   tf.dispose(values);
   return model;
@@ -149,7 +166,8 @@ function importedConfig(file: string, m: KerasModelFile, maxLen: number, vocabul
 /** Imports a Keras `.keras` / `.h5` model into a new run directory (see the top of this file). */
 export async function importKeras(modelFile: string, options: ImportOptions): Promise<ImportResult> {
   const runDir = path.resolve(options.runDir);
-  if (fs.existsSync(runDir)) optionError(`${runDir} already exists: choose another --run-dir or delete it (an import never overwrites a run)`);
+  if (fs.existsSync(runDir))
+    optionError(`${runDir} already exists: choose another --run-dir or delete it (an import never overwrites a run)`);
   const m = await readKerasModel(modelFile);
   const maxLen = reviewLength(m.spec, options.maxLen, modelFile);
   const { vocab, from } = await chooseVocabulary(modelFile, m.spec.numWords, options);
@@ -166,7 +184,13 @@ export async function importKeras(modelFile: string, options: ImportOptions): Pr
     historyFrame(history).writeCSV(path.join(tmp, 'history.csv'));
     const dir = epochDir(tmp, 1);
     await model.save(`file://${dir}`);
-    const state = { epoch: 1, steps: 0, history, savedAt: config.imported.importedAt, environment: { importedFrom: config.imported.file, kerasVersion: m.kerasVersion } };
+    const state = {
+      epoch: 1,
+      steps: 0,
+      history,
+      savedAt: config.imported.importedAt,
+      environment: { importedFrom: config.imported.file, kerasVersion: m.kerasVersion },
+    };
     await fsp.writeFile(path.join(dir, 'state.json'), JSON.stringify(state, null, 1));
     await fsp.rename(tmp, runDir);
   } catch (err) {

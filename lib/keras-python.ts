@@ -19,7 +19,11 @@ export const KERAS_ENVS: readonly KerasEnv[] = ['keras2', 'keras3'];
 
 /** The Python interpreter of a Keras environment, created first if needed (progress on stderr). */
 export function kerasPython(env: KerasEnv): string {
-  const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'keras-env.sh'), env], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync('bash', [path.join(ROOT, 'scripts', 'keras-env.sh'), env], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (r.status !== 0) throw new Error(`scripts/keras-env.sh ${env} failed (exit ${r.status ?? r.signal}): see the pip output above`);
   return r.stdout.trim().split('\n').pop() as string;
 }
@@ -32,7 +36,11 @@ export interface KerasRun<T> {
 }
 
 /** Runs `scripts/keras_models.py <args>` in a Keras environment; throws with its stderr when it fails. */
-export function runKerasModels<T = Record<string, unknown>>(env: KerasEnv, args: readonly string[], options: { timeoutSeconds?: number } = {}): KerasRun<T> {
+export function runKerasModels<T = Record<string, unknown>>(
+  env: KerasEnv,
+  args: readonly string[],
+  options: { timeoutSeconds?: number } = {},
+): KerasRun<T> {
   const python = kerasPython(env);
   const r = spawnSync(python, [path.join(ROOT, 'scripts', 'keras_models.py'), ...args], {
     cwd: ROOT,
@@ -42,7 +50,9 @@ export function runKerasModels<T = Record<string, unknown>>(env: KerasEnv, args:
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.status !== 0) {
-    throw new Error(`keras_models.py ${args[0]} (${env}) failed (exit ${r.status ?? r.signal}):\n${(r.stderr ?? '').split('\n').slice(-25).join('\n')}`);
+    throw new Error(
+      `keras_models.py ${args[0]} (${env}) failed (exit ${r.status ?? r.signal}):\n${(r.stderr ?? '').split('\n').slice(-25).join('\n')}`,
+    );
   }
   const lines = r.stdout.trim().split('\n');
   return { result: JSON.parse(lines[lines.length - 1]) as T, log: lines.slice(0, -1) };

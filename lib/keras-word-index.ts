@@ -65,7 +65,15 @@ export function vocabularyFromWordIndex(index: WordIndex, numWords: number): Voc
   const highest = Math.max(0, ...byRank.keys());
   const words = Array.from({ length: highest }, (_, i) => byRank.get(i + 1) ?? `[no word has rank ${i + 1}]`);
   return vocabularyFromJson(
-    { format: 'imdb-vocabulary', version: 1, tokenizerVersion: TOKENIZER_VERSION, numWords, distinctWords: Object.keys(index).length, words, counts: words.map(() => 0) },
+    {
+      format: 'imdb-vocabulary',
+      version: 1,
+      tokenizerVersion: TOKENIZER_VERSION,
+      numWords,
+      distinctWords: Object.keys(index).length,
+      words,
+      counts: words.map(() => 0),
+    },
     'a Keras word index',
   );
 }

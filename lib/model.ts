@@ -70,7 +70,10 @@ type GruLayerArgs = Parameters<typeof tf.layers.gru>[0];
 type GruLayerBase = ReturnType<typeof tf.layers.gru>;
 
 // TensorFlow.js exports the factories, not the classes: take the classes from instances.
-type LayerClass<A, T> = (new (args: A) => T) & { className: string; fromConfig: tf.serialization.FromConfigMethod<tf.serialization.Serializable> };
+type LayerClass<A, T> = (new (args: A) => T) & {
+  className: string;
+  fromConfig: tf.serialization.FromConfigMethod<tf.serialization.Serializable>;
+};
 const GRU_CELL_CLASS = Object.getPrototypeOf(tf.layers.gruCell({ units: 1 })).constructor as LayerClass<GruCellArgs, GruCellBase>;
 const GRU_LAYER_CLASS = Object.getPrototypeOf(tf.layers.gru({ units: 1 })).constructor as LayerClass<GruLayerArgs, GruLayerBase>;
 
@@ -163,7 +166,10 @@ function recurrentLayer(config: ModelConfig): tf.layers.Layer {
   switch (config.rnn) {
     case 'kerasGru':
       return kerasGru({
-        ...common, ...initializers, resetAfter: true, seed: config.seed === null ? null : deriveSeed(config.seed, 'dropout'),
+        ...common,
+        ...initializers,
+        resetAfter: true,
+        seed: config.seed === null ? null : deriveSeed(config.seed, 'dropout'),
         ...(config.fixedGates ? { fixedGates: config.fixedGates } : {}),
       });
     case 'tfGru':
@@ -258,10 +264,22 @@ export function summaryRows(model: tf.LayersModel): LayerSummaryRow[] {
 export function summaryFrame(model: tf.LayersModel): pl.DataFrame {
   const rows = summaryRows(model);
   return pl.DataFrame([
-    pl.Series('layer', rows.map((r) => r.layer)),
-    pl.Series('type', rows.map((r) => r.type)),
-    pl.Series('outputShape', rows.map((r) => r.outputShape)),
-    pl.Series('params', Int32Array.from(rows, (r) => r.params)),
+    pl.Series(
+      'layer',
+      rows.map((r) => r.layer),
+    ),
+    pl.Series(
+      'type',
+      rows.map((r) => r.type),
+    ),
+    pl.Series(
+      'outputShape',
+      rows.map((r) => r.outputShape),
+    ),
+    pl.Series(
+      'params',
+      Int32Array.from(rows, (r) => r.params),
+    ),
   ]);
 }
 

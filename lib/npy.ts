@@ -84,9 +84,14 @@ function parseHeaderDict(text: string): { descr: NpyDescr; fortranOrder: boolean
   const descr = /'descr':\s*'([^']+)'/.exec(text)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(text)?.[1];
   const shape = /'shape':\s*\(([^)]*)\)/.exec(text)?.[1];
-  if (descr === undefined || fortran === undefined || shape === undefined) throw new Error(`npy: unreadable header ${JSON.stringify(text)}`);
+  if (descr === undefined || fortran === undefined || shape === undefined)
+    throw new Error(`npy: unreadable header ${JSON.stringify(text)}`);
   if (descr !== '<i4' && descr !== '<f4' && descr !== '|u1') throw new Error(`npy: unsupported descr ${descr} (only <i4, <f4, |u1)`);
-  const dims = shape.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const dims = shape
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   return { descr, fortranOrder: fortran === 'True', shape: dims };
 }
 
@@ -102,13 +107,16 @@ export function decodeNpy(file: Uint8Array): NpyArray {
   const { descr, fortranOrder, shape } = parseHeaderDict(buf.toString('latin1', 8 + lengthBytes, dataStart));
   const count = shape.reduce((a, b) => a * b, 1);
   const itemBytes = descr === '|u1' ? 1 : 4;
-  if (buf.length !== dataStart + count * itemBytes) throw new Error(`npy: expected ${count * itemBytes} data bytes, found ${buf.length - dataStart}`);
+  if (buf.length !== dataStart + count * itemBytes)
+    throw new Error(`npy: expected ${count * itemBytes} data bytes, found ${buf.length - dataStart}`);
   const bytes = Buffer.from(new ArrayBuffer(count * itemBytes)); // own buffer: aligned, and free to byte-swap
   buf.copy(bytes, 0, dataStart);
   if (itemBytes === 4 && os.endianness() === 'BE') bytes.swap32();
   const data: NpyData =
-    descr === '<i4' ? new Int32Array(bytes.buffer, bytes.byteOffset, count)
-      : descr === '<f4' ? new Float32Array(bytes.buffer, bytes.byteOffset, count)
+    descr === '<i4'
+      ? new Int32Array(bytes.buffer, bytes.byteOffset, count)
+      : descr === '<f4'
+        ? new Float32Array(bytes.buffer, bytes.byteOffset, count)
         : new Uint8Array(bytes.buffer, bytes.byteOffset, count);
   return { descr, fortranOrder, shape, data };
 }

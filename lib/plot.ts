@@ -88,8 +88,16 @@ export const SERIES_COLORS: Readonly<Record<string, string>> = {
 
 /** Fallback colours for other series (Plotly's default qualitative palette). */
 export const COLORWAY: readonly string[] = [
-  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd',
-  '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf',
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
 ];
 
 const MARKER_LINE_COLOR = '#d62728';
@@ -174,14 +182,16 @@ export function lineChart(series: readonly LineSeries[], opts: ChartOptions = {}
 export function histogram(values: Numbers, opts: HistogramOptions = {}): Figure {
   const x = plainNumbers(values);
   const bins = binSpec(x, opts);
-  const data: Data[] = [{
-    type: 'histogram',
-    name: opts.name ?? opts.xTitle ?? 'count',
-    x,
-    marker: { color: opts.color ?? COLORWAY[0] },
-    opacity: 0.85,
-    ...(bins ? { xbins: bins } : {}),
-  }];
+  const data: Data[] = [
+    {
+      type: 'histogram',
+      name: opts.name ?? opts.xTitle ?? 'count',
+      x,
+      marker: { color: opts.color ?? COLORWAY[0] },
+      opacity: 0.85,
+      ...(bins ? { xbins: bins } : {}),
+    },
+  ];
   const layout: Partial<Layout> = {
     ...chartLayout({ ...opts, yTitle: opts.yTitle ?? 'Count' }),
     hovermode: 'closest',
@@ -224,19 +234,21 @@ export function heatmap(z: ArrayLike<Numbers>, xLabels: Labels, yLabels: Labels,
   const rows = Array.from(z, (row) => plainNumbers(row));
   const xs = plainLabels(xLabels);
   const ys = plainLabels(yLabels);
-  const data: Data[] = [{
-    type: 'heatmap',
-    name: opts.colorbarTitle ?? 'values',
-    z: rows,
-    x: range(xs.length),
-    y: range(ys.length),
-    customdata: rows.map((row, r) => row.map((_, c) => `${ys[r] ?? r} · ${xs[c] ?? c}`)),
-    hovertemplate: '%{customdata}: %{z:.3f}<extra></extra>',
-    colorscale: opts.colorscale ?? 'Viridis',
-    ...(opts.zmin !== undefined ? { zmin: opts.zmin } : {}),
-    ...(opts.zmax !== undefined ? { zmax: opts.zmax } : {}),
-    ...(opts.colorbarTitle ? { colorbar: { title: { text: opts.colorbarTitle } } } : {}),
-  }];
+  const data: Data[] = [
+    {
+      type: 'heatmap',
+      name: opts.colorbarTitle ?? 'values',
+      z: rows,
+      x: range(xs.length),
+      y: range(ys.length),
+      customdata: rows.map((row, r) => row.map((_, c) => `${ys[r] ?? r} · ${xs[c] ?? c}`)),
+      hovertemplate: '%{customdata}: %{z:.3f}<extra></extra>',
+      colorscale: opts.colorscale ?? 'Viridis',
+      ...(opts.zmin !== undefined ? { zmin: opts.zmin } : {}),
+      ...(opts.zmax !== undefined ? { zmax: opts.zmax } : {}),
+      ...(opts.colorbarTitle ? { colorbar: { title: { text: opts.colorbarTitle } } } : {}),
+    },
+  ];
   return figure(data, {
     ...chartLayout(opts),
     hovermode: 'closest',

@@ -32,7 +32,10 @@ export class Predictor {
     if (!fs.existsSync(vocabFile)) throw new TrainError('RUN_NOT_FOUND', `${run.runDir} has no vocab.json`);
     const vocab = await loadVocabulary(vocabFile);
     if (vocab.numWords !== run.config.numWords) {
-      throw new TrainError('CONFIG_MISMATCH', `${vocabFile} has numWords ${vocab.numWords}, the run was trained with ${run.config.numWords}`);
+      throw new TrainError(
+        'CONFIG_MISMATCH',
+        `${vocabFile} has numWords ${vocab.numWords}, the run was trained with ${run.config.numWords}`,
+      );
     }
     try {
       await checkRunVocabulary(run.runDir, vocab, undefined, 'predict');

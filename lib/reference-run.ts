@@ -56,7 +56,8 @@ export function readHistoryCsv(file: string): EpochRecord[] {
       if (!Number.isFinite(value)) throw new Error(`${file}, row ${i + 1}: ${c} is not a number (${String(row[c])})`);
       record[c] = value;
     }
-    if (record.epoch !== i + 1) throw new Error(`${file}, row ${i + 1}: epoch ${record.epoch}, expected ${i + 1} (rows in epoch order, none missing)`);
+    if (record.epoch !== i + 1)
+      throw new Error(`${file}, row ${i + 1}: epoch ${record.epoch}, expected ${i + 1} (rows in epoch order, none missing)`);
     return record;
   });
 }
@@ -121,7 +122,11 @@ function column(history: readonly EpochRecord[], key: keyof EpochRecord): number
  * "Model Loss" and "Model Accuracy" of a run, with the recorded reference run drawn beside it
  * (dashed, labelled "(reference run)"); pass `run` = null to draw the reference run alone.
  */
-export function curvesWithReference(run: readonly EpochRecord[] | null, reference: readonly EpochRecord[], runLabel = 'this run'): [Figure, Figure] {
+export function curvesWithReference(
+  run: readonly EpochRecord[] | null,
+  reference: readonly EpochRecord[],
+  runLabel = 'this run',
+): [Figure, Figure] {
   const ref = ' (reference run)';
   const mine = run === null ? '' : ` (${runLabel})`;
   const lossCurrent = run === null ? {} : { [`Train${mine}`]: column(run, 'loss'), [`Validation${mine}`]: column(run, 'val_loss') };

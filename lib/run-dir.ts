@@ -50,12 +50,30 @@ export interface EpochRecord {
 /** The history as a nodejs-polars DataFrame (epoch as an integer column). */
 export function historyFrame(history: readonly EpochRecord[]): pl.DataFrame {
   return pl.DataFrame([
-    pl.Series('epoch', Int32Array.from(history, (r) => r.epoch)),
-    pl.Series('loss', history.map((r) => r.loss)),
-    pl.Series('accuracy', history.map((r) => r.accuracy)),
-    pl.Series('val_loss', history.map((r) => r.val_loss)),
-    pl.Series('val_accuracy', history.map((r) => r.val_accuracy)),
-    pl.Series('seconds', history.map((r) => r.seconds)),
+    pl.Series(
+      'epoch',
+      Int32Array.from(history, (r) => r.epoch),
+    ),
+    pl.Series(
+      'loss',
+      history.map((r) => r.loss),
+    ),
+    pl.Series(
+      'accuracy',
+      history.map((r) => r.accuracy),
+    ),
+    pl.Series(
+      'val_loss',
+      history.map((r) => r.val_loss),
+    ),
+    pl.Series(
+      'val_accuracy',
+      history.map((r) => r.val_accuracy),
+    ),
+    pl.Series(
+      'seconds',
+      history.map((r) => r.seconds),
+    ),
   ]);
 }
 
@@ -115,8 +133,10 @@ export async function readRunJson<T>(file: string): Promise<T> {
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new TrainError('RUN_CORRUPT', `${file} is not valid JSON (${errText(err)}): the file is damaged. ` +
-      'Restore it, or delete the run directory and train again.');
+    throw new TrainError(
+      'RUN_CORRUPT',
+      `${file} is not valid JSON (${errText(err)}): the file is damaged. ` + 'Restore it, or delete the run directory and train again.',
+    );
   }
 }
 
@@ -141,7 +161,13 @@ export async function runStatus(runDir: string): Promise<RunStatus> {
   }
   const epochs = await completedEpochNumbers(dir);
   const completedEpochs = epochs.length > 0 ? epochs[epochs.length - 1] : 0;
-  return { runDir: dir, exists: fs.existsSync(dir), config, completedEpochs, complete: config !== null && completedEpochs >= config.epochs };
+  return {
+    runDir: dir,
+    exists: fs.existsSync(dir),
+    config,
+    completedEpochs,
+    complete: config !== null && completedEpochs >= config.epochs,
+  };
 }
 
 /** Writes a run file completely or not at all (checked, fsynced, renamed); any failure is WRITE_FAILED naming the file. */
@@ -154,7 +180,12 @@ export async function writeRunFile(file: string, data: string | Uint8Array): Pro
       throw new Error(`read back ${written.bytes} bytes, wrote ${expected.bytes}`);
     }
   } catch (err) {
-    throw err instanceof TrainError ? err : new TrainError('WRITE_FAILED', `could not write ${file} (${errText(err)}); free space or fix the directory, then resume with --resume`);
+    throw err instanceof TrainError
+      ? err
+      : new TrainError(
+          'WRITE_FAILED',
+          `could not write ${file} (${errText(err)}); free space or fix the directory, then resume with --resume`,
+        );
   }
 }
 
@@ -183,7 +214,14 @@ export async function repairHistoryCsv(runDir: string, history: readonly EpochRe
 
 /** The machine and library versions recorded with every saved epoch. */
 export function environmentFacts(): Record<string, string | number> {
-  return { node: process.version, tfjs: tf.version.tfjs, backend: tf.getBackend(), tensorflow: tensorflowVersion(), cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown' };
+  return {
+    node: process.version,
+    tfjs: tf.version.tfjs,
+    backend: tf.getBackend(),
+    tensorflow: tensorflowVersion(),
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -244,8 +282,11 @@ export async function verifyEpoch(dir: string): Promise<void> {
     }
     const got = await fileDigest(file);
     if (got.bytes !== want.bytes || got.sha256 !== want.sha256) {
-      throw new TrainError('RUN_CORRUPT', `${file} is damaged: ${got.bytes} bytes with SHA-256 ${got.sha256}, but ${manifestFile} records ` +
-        `${want.bytes} bytes with SHA-256 ${want.sha256}. Restore the file, load another epoch, or train again.`);
+      throw new TrainError(
+        'RUN_CORRUPT',
+        `${file} is damaged: ${got.bytes} bytes with SHA-256 ${got.sha256}, but ${manifestFile} records ` +
+          `${want.bytes} bytes with SHA-256 ${want.sha256}. Restore the file, load another epoch, or train again.`,
+      );
     }
   }
 }
@@ -254,7 +295,13 @@ export async function verifyEpoch(dir: string): Promise<void> {
 export async function readEpochState(dir: string): Promise<EpochState> {
   const file = path.join(dir, 'state.json');
   const state = await readRunJson<EpochState>(file);
-  if (typeof state !== 'object' || state === null || !Number.isInteger(state.epoch) || !Number.isInteger(state.steps) || !Array.isArray(state.history)) {
+  if (
+    typeof state !== 'object' ||
+    state === null ||
+    !Number.isInteger(state.epoch) ||
+    !Number.isInteger(state.steps) ||
+    !Array.isArray(state.history)
+  ) {
     throw new TrainError('RUN_CORRUPT', `${file} is not an epoch state (epoch, steps, history): the file is damaged`);
   }
   return state;
@@ -266,7 +313,10 @@ export async function loadEpochModel(dir: string): Promise<tf.LayersModel> {
   try {
     return await loadModel(dir);
   } catch (err) {
-    throw new TrainError('RUN_CORRUPT', `cannot load the model saved in ${path.join(dir, 'model.json')} (with weights.bin): ${errText(err)}`);
+    throw new TrainError(
+      'RUN_CORRUPT',
+      `cannot load the model saved in ${path.join(dir, 'model.json')} (with weights.bin): ${errText(err)}`,
+    );
   }
 }
 
@@ -290,8 +340,11 @@ export async function saveEpoch(runDir: string, model: tf.LayersModel, optimizer
   } catch (err) {
     await fsp.rm(tmp, { recursive: true, force: true }).catch(() => {});
     const before = state.epoch - 1;
-    throw new TrainError('WRITE_FAILED', `could not save epoch ${state.epoch} in ${runDir} (${errText(err)}). ` +
-      `${before > 0 ? `The ${before} epoch(s) saved before are intact` : 'No epoch was saved'}: free space or fix the directory, then resume with --resume.`);
+    throw new TrainError(
+      'WRITE_FAILED',
+      `could not save epoch ${state.epoch} in ${runDir} (${errText(err)}). ` +
+        `${before > 0 ? `The ${before} epoch(s) saved before are intact` : 'No epoch was saved'}: free space or fix the directory, then resume with --resume.`,
+    );
   }
   // Only the latest epoch's optimizer state is needed to resume: drop the previous one (~11 MB in full).
   if (state.epoch > 1) {
@@ -316,7 +369,8 @@ async function chooseEpoch(runDir: string, choice: EpochChoice): Promise<{ epoch
   const last = epochs[epochs.length - 1];
   const lastState = await readEpochState(epochDir(runDir, last));
   const epoch = choice === 'last' ? last : choice === 'best' ? bestEpoch(lastState.history).epoch : choice;
-  if (!epochs.includes(epoch)) throw new TrainError('RUN_NOT_FOUND', `epoch ${epoch} is not saved in ${runDir} (saved: ${epochs.join(', ')})`);
+  if (!epochs.includes(epoch))
+    throw new TrainError('RUN_NOT_FOUND', `epoch ${epoch} is not saved in ${runDir} (saved: ${epochs.join(', ')})`);
   const state = epoch === last ? lastState : await readEpochState(epochDir(runDir, epoch));
   return { epoch, state };
 }
@@ -341,7 +395,15 @@ export async function loadRun(runDir: string, epoch: EpochChoice = 'last'): Prom
   if (!status.config) throw new TrainError('RUN_NOT_FOUND', `${dir} is not a run directory (no config.json)`);
   const chosen = await chooseEpoch(dir, epoch);
   const model = await loadEpochModel(epochDir(dir, chosen.epoch));
-  return { runDir: dir, config: status.config, epoch: chosen.epoch, history: chosen.state.history, model, completedEpochs: status.completedEpochs, complete: status.complete };
+  return {
+    runDir: dir,
+    config: status.config,
+    epoch: chosen.epoch,
+    history: chosen.state.history,
+    model,
+    completedEpochs: status.completedEpochs,
+    complete: status.complete,
+  };
 }
 
 /** Throws CONFIG_MISMATCH unless `wanted` continues the run saved with `saved` (only `epochs` may differ). */
@@ -349,10 +411,15 @@ export function checkSameRun(saved: TrainConfig, wanted: TrainConfig, runDir: st
   const a = runIdentity(saved) as unknown as Record<string, unknown>;
   const b = runIdentity(wanted) as unknown as Record<string, unknown>;
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
-  const diffs = keys.filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: saved ${JSON.stringify(a[k])}, now ${JSON.stringify(b[k])}`);
+  const diffs = keys
+    .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+    .map((k) => `${k}: saved ${JSON.stringify(a[k])}, now ${JSON.stringify(b[k])}`);
   if (diffs.length > 0) {
-    throw new TrainError('CONFIG_MISMATCH', `${runDir} holds a run with another configuration (${diffs.join('; ')}). ` +
-      'Use another run directory (--run-dir / GRU_RUN_DIR) or delete this one; only `epochs` may change when resuming.');
+    throw new TrainError(
+      'CONFIG_MISMATCH',
+      `${runDir} holds a run with another configuration (${diffs.join('; ')}). ` +
+        'Use another run directory (--run-dir / GRU_RUN_DIR) or delete this one; only `epochs` may change when resuming.',
+    );
   }
 }
 
@@ -381,7 +448,10 @@ export async function readRunData(runDir: string): Promise<RunData | null> {
   if (!fs.existsSync(file)) return null;
   const data = await readRunJson<RunData>(file);
   if (typeof data?.archiveSha256 !== 'string' || typeof data.vocabularySha256 !== 'string' || !Number.isInteger(data.tokenizerVersion)) {
-    throw new TrainError('RUN_CORRUPT', `${file} does not record archiveSha256, tokenizerVersion and vocabularySha256: the file is damaged`);
+    throw new TrainError(
+      'RUN_CORRUPT',
+      `${file} does not record archiveSha256, tokenizerVersion and vocabularySha256: the file is damaged`,
+    );
   }
   return data;
 }
@@ -393,11 +463,20 @@ export async function writeRunData(runDir: string, data: RunData): Promise<void>
 
 /** Throws DATA_MISMATCH, listing what differs, unless `now` is the data the run in `runDir` was trained on. */
 export function checkSameData(saved: RunData, now: RunData, runDir: string, what = 'resume it'): void {
-  const labels: Record<keyof RunData, string> = { archiveSha256: 'archive SHA-256', tokenizerVersion: 'tokenizer version', vocabularySha256: 'vocabulary SHA-256' };
-  const diffs = (Object.keys(labels) as (keyof RunData)[]).filter((k) => saved[k] !== now[k]).map((k) => `${labels[k]}: trained on ${saved[k]}, now ${now[k]}`);
+  const labels: Record<keyof RunData, string> = {
+    archiveSha256: 'archive SHA-256',
+    tokenizerVersion: 'tokenizer version',
+    vocabularySha256: 'vocabulary SHA-256',
+  };
+  const diffs = (Object.keys(labels) as (keyof RunData)[])
+    .filter((k) => saved[k] !== now[k])
+    .map((k) => `${labels[k]}: trained on ${saved[k]}, now ${now[k]}`);
   if (diffs.length > 0) {
-    throw new TrainError('DATA_MISMATCH', `${runDir} was trained on other data than this code would ${what} with (${diffs.join('; ')}). ` +
-      'Use the archive and code the run was trained with, or train a new run (--run-dir / GRU_RUN_DIR).');
+    throw new TrainError(
+      'DATA_MISMATCH',
+      `${runDir} was trained on other data than this code would ${what} with (${diffs.join('; ')}). ` +
+        'Use the archive and code the run was trained with, or train a new run (--run-dir / GRU_RUN_DIR).',
+    );
   }
 }
 
@@ -429,7 +508,8 @@ export async function checkRunDirWritable(runDir: string): Promise<void> {
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw unwritable(runDir, dir, err); // ENOTDIR: a parent is a file, named below
     }
     if (stat) {
-      if (!stat.isDirectory()) throw unwritable(runDir, dir, Object.assign(new Error(`ENOTDIR: ${dir} is a file, not a directory`), { code: 'ENOTDIR' }));
+      if (!stat.isDirectory())
+        throw unwritable(runDir, dir, Object.assign(new Error(`ENOTDIR: ${dir} is a file, not a directory`), { code: 'ENOTDIR' }));
       try {
         await fsp.access(dir, fs.constants.W_OK | fs.constants.X_OK);
       } catch (err) {
@@ -445,8 +525,11 @@ export async function checkRunDirWritable(runDir: string): Promise<void> {
 
 /** The RUN_DIR_UNWRITABLE error for `runDir`, where `at` failed with `err`. */
 export function unwritable(runDir: string, at: string, err: unknown): TrainError {
-  return new TrainError('RUN_DIR_UNWRITABLE', `cannot write the run directory ${runDir}: ${at} (${errText(err)}). ` +
-    'Choose another run directory (--run-dir / GRU_RUN_DIR) or fix its permissions.');
+  return new TrainError(
+    'RUN_DIR_UNWRITABLE',
+    `cannot write the run directory ${runDir}: ${at} (${errText(err)}). ` +
+      'Choose another run directory (--run-dir / GRU_RUN_DIR) or fix its permissions.',
+  );
 }
 
 /** Creates the run directory (RUN_DIR_UNWRITABLE when it cannot). */
@@ -494,8 +577,11 @@ export async function runLockHolder(runDir: string): Promise<LockInfo | null> {
 }
 
 function lockedError(runDir: string, holder: LockInfo): TrainError {
-  return new TrainError('RUN_LOCKED', `${runDir} is being written by another trainer (pid ${holder.pid} on ${holder.host}, since ${holder.since}; ` +
-    `lock file ${path.join(runDir, LOCK_FILE)}). Wait for it to finish, stop it, or use another run directory (--run-dir / GRU_RUN_DIR).`);
+  return new TrainError(
+    'RUN_LOCKED',
+    `${runDir} is being written by another trainer (pid ${holder.pid} on ${holder.host}, since ${holder.since}; ` +
+      `lock file ${path.join(runDir, LOCK_FILE)}). Wait for it to finish, stop it, or use another run directory (--run-dir / GRU_RUN_DIR).`,
+  );
 }
 
 /** Throws RUN_LOCKED when a live trainer holds `runDir` (checked before the data is loaded; creates nothing). */

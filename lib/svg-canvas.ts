@@ -36,7 +36,12 @@ export const COLOURS = {
 } as const;
 export type Colour = keyof typeof COLOURS;
 export const FILLS: Record<Colour, string> = {
-  keep: '#e3eefc', write: '#e2f4e6', reset: '#efe6ff', output: '#fdeedd', cell: '#fbe4e2', ink: '#f4f5f7',
+  keep: '#e3eefc',
+  write: '#e2f4e6',
+  reset: '#efe6ff',
+  output: '#fdeedd',
+  cell: '#fbe4e2',
+  ink: '#f4f5f7',
 };
 
 export const SANS = "'DejaVu Sans', 'Liberation Sans', Arial, Helvetica, sans-serif";
@@ -76,8 +81,9 @@ export class Canvas {
       this.parts.push(`<path d="${halo}" fill="none" stroke="${PANEL}" stroke-width="9"/>`);
     }
     const end = opts.arrow === false ? '' : ` marker-end="${this.marker(stroke)}"`;
-    this.parts.push(`<path class="wire" d="${d}" fill="none" stroke="${stroke}" stroke-width="${opts.width ?? 2}"` +
-      ` stroke-linejoin="round"${end}/>`);
+    this.parts.push(
+      `<path class="wire" d="${d}" fill="none" stroke="${stroke}" stroke-width="${opts.width ?? 2}"` + ` stroke-linejoin="round"${end}/>`,
+    );
   }
 
   /** A dot where a wire splits. */
@@ -90,7 +96,9 @@ export class Canvas {
     const stroke = this.stroke(colour, tone);
     const fill = tone === 'old' ? MUTED_FILL : FILLS[colour];
     const textColour = tone === 'old' ? MUTED : INK;
-    this.parts.push(`<rect class="box" x="${cx - w / 2}" y="${cy - h / 2}" width="${w}" height="${h}" rx="7" fill="${fill}" stroke="${stroke}" stroke-width="2"/>`);
+    this.parts.push(
+      `<rect class="box" x="${cx - w / 2}" y="${cy - h / 2}" width="${w}" height="${h}" rx="7" fill="${fill}" stroke="${stroke}" stroke-width="2"/>`,
+    );
     if (fn) {
       this.parts.push(math(cx, cy - (params ? 2 : -6), fn, { size: 18, colour: textColour, anchor: 'middle' }));
       if (params) this.parts.push(math(cx, cy + 15, params, { size: 12, colour: textColour, anchor: 'middle' }));
@@ -105,8 +113,10 @@ export class Canvas {
     const r = symbol === '1−' ? 14 : 11;
     this.parts.push(`<circle class="op" cx="${cx}" cy="${cy}" r="${r}" fill="${PANEL}" stroke="${stroke}" stroke-width="2"/>`);
     const size = symbol === '1−' ? 13 : 18;
-    this.parts.push(`<text x="${cx}" y="${cy + size * 0.36}" font-family="${SANS}" font-size="${size}" text-anchor="middle"` +
-      ` fill="${tone === 'old' ? MUTED : INK}">${symbol}</text>`);
+    this.parts.push(
+      `<text x="${cx}" y="${cy + size * 0.36}" font-family="${SANS}" font-size="${size}" text-anchor="middle"` +
+        ` fill="${tone === 'old' ? MUTED : INK}">${symbol}</text>`,
+    );
   }
 
   /** A label in the course's notation (`h_{t-1}`, `b^{rec}_h`, `\tilde h_t`). */
@@ -121,15 +131,20 @@ export class Canvas {
 
   /** A plain rectangle (panels, legend swatches). */
   rect(x: number, y: number, w: number, h: number, fill: string, stroke: string, opts: { rx?: number } = {}): void {
-    this.parts.push(`<rect x="${x}" y="${y}" width="${w}" height="${h}" rx="${opts.rx ?? 8}" fill="${fill}" stroke="${stroke}"` +
-      ' stroke-width="1.5"/>');
+    this.parts.push(
+      `<rect x="${x}" y="${y}" width="${w}" height="${h}" rx="${opts.rx ?? 8}" fill="${fill}" stroke="${stroke}"` + ' stroke-width="1.5"/>',
+    );
   }
 
   /** The finished SVG document. */
   render(d: Omit<Diagram, 'svg'>): string {
-    const defs = [...this.markers].map((c) =>
-      `<marker id="${this.id}-arrow-${c.replace('#', '')}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="12" markerHeight="12"` +
-      ` markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="${c}"/></marker>`).join('');
+    const defs = [...this.markers]
+      .map(
+        (c) =>
+          `<marker id="${this.id}-arrow-${c.replace('#', '')}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="12" markerHeight="12"` +
+          ` markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="${c}"/></marker>`,
+      )
+      .join('');
     return [
       `<svg xmlns="http://www.w3.org/2000/svg" class="${DIAGRAM_CLASS}" width="${d.width}" height="${d.height}"`,
       ` viewBox="0 0 ${d.width} ${d.height}" role="img" aria-labelledby="${this.id}-title ${this.id}-desc">`,
@@ -143,7 +158,12 @@ export class Canvas {
   }
 }
 
-export interface MathOptions { size?: number; colour?: string; anchor?: 'start' | 'middle' | 'end'; weight?: 'bold' | 'normal' }
+export interface MathOptions {
+  size?: number;
+  colour?: string;
+  anchor?: 'start' | 'middle' | 'end';
+  weight?: 'bold' | 'normal';
+}
 
 /**
  * Words with formulas, as one SVG <text>: `$...$` marks the formulas (serif, variables italic, `_x`/`_{..}`
@@ -202,8 +222,10 @@ export function richText(x: number, y: number, source: string, opts: MathOptions
     else push(piece, '', 0);
   });
   if (shift !== 0) spans.push(`<tspan dy="${round(-shift)}"></tspan>`);
-  return `<text x="${x}" y="${y}" font-family="${SANS}" font-size="${size}" fill="${opts.colour ?? INK}"` +
-    ` text-anchor="${opts.anchor ?? 'start'}"${opts.weight === 'bold' ? ' font-weight="bold"' : ''}>${spans.join('')}</text>`;
+  return (
+    `<text x="${x}" y="${y}" font-family="${SANS}" font-size="${size}" fill="${opts.colour ?? INK}"` +
+    ` text-anchor="${opts.anchor ?? 'start'}"${opts.weight === 'bold' ? ' font-weight="bold"' : ''}>${spans.join('')}</text>`
+  );
 }
 
 /** A formula alone (see richText). */

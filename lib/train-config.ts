@@ -86,7 +86,12 @@ export const OPTION_SPECS: Readonly<Record<OptionKey, OptionSpec>> = {
   learningRate: { env: 'GRU_LEARNING_RATE', flag: '--learning-rate', kind: 'number', help: 'Adam learning rate' },
   seed: { env: 'GRU_SEED', flag: '--seed', kind: 'int', help: 'seed of initial weights, shuffles and dropout masks' },
   rnn: { env: 'GRU_RNN', flag: '--rnn', kind: 'rnn', help: `recurrent layer: ${RNN_KINDS.join(' | ')}` },
-  evalBatchSize: { env: 'GRU_EVAL_BATCH_SIZE', flag: '--eval-batch-size', kind: 'int', help: 'batch size of validation (does not change results)' },
+  evalBatchSize: {
+    env: 'GRU_EVAL_BATCH_SIZE',
+    flag: '--eval-batch-size',
+    kind: 'int',
+    help: 'batch size of validation (does not change results)',
+  },
 };
 
 /** The environment variable that chooses the run directory. */
@@ -130,12 +135,18 @@ export function parseOption(key: OptionKey, text: string, source: string): numbe
   const value = text.trim();
   if (spec.kind === 'rnn') {
     if ((RNN_KINDS as readonly string[]).includes(value)) return value as RnnKind;
-    throw new TrainError('INVALID_CONFIG', `${source}=${JSON.stringify(text)} is not a recurrent layer: use one of ${RNN_KINDS.join(', ')}`);
+    throw new TrainError(
+      'INVALID_CONFIG',
+      `${source}=${JSON.stringify(text)} is not a recurrent layer: use one of ${RNN_KINDS.join(', ')}`,
+    );
   }
   // Integers are written in decimal digits only: Number() would also take 0x2, 1e1, 0b11 or 1.0.
   const n = value === '' ? NaN : Number(value);
   if (spec.kind === 'int' && (!/^[+-]?\d+$/.test(value) || !Number.isSafeInteger(n))) {
-    throw new TrainError('INVALID_CONFIG', `${source}=${JSON.stringify(text)} is not an integer (${spec.help}): write it in decimal digits, e.g. 10`);
+    throw new TrainError(
+      'INVALID_CONFIG',
+      `${source}=${JSON.stringify(text)} is not an integer (${spec.help}): write it in decimal digits, e.g. 10`,
+    );
   }
   if (!Number.isFinite(n)) throw new TrainError('INVALID_CONFIG', `${source}=${JSON.stringify(text)} is not a number (${spec.help})`);
   return n;
@@ -172,7 +183,8 @@ export function configProblems(c: TrainConfig): string[] {
   int('seed', 0, 0xffffffff);
   int('dataSeed', 0, 0xffffffff);
   if (c.batchSize > c.trainSize) problems.push(`batchSize (${c.batchSize}) is larger than trainSize (${c.trainSize})`);
-  if (!(c.learningRate > 0 && Number.isFinite(c.learningRate))) problems.push(`learningRate must be a positive number, got ${c.learningRate}`);
+  if (!(c.learningRate > 0 && Number.isFinite(c.learningRate)))
+    problems.push(`learningRate must be a positive number, got ${c.learningRate}`);
   if (!(c.epsilon > 0 && Number.isFinite(c.epsilon))) problems.push(`epsilon must be a positive number, got ${c.epsilon}`);
   for (const key of ['beta1', 'beta2', 'dropout', 'recurrentDropout'] as const) {
     if (!(c[key] >= 0 && c[key] < 1)) problems.push(`${key} must be in [0, 1), got ${c[key]}`);
@@ -222,8 +234,11 @@ export function memoryEstimate(c: TrainConfig): MemoryEstimate {
 export function checkFitsInMemory(c: TrainConfig, availableBytes: number = os.totalmem()): void {
   const m = memoryEstimate(c);
   if (m.totalBytes > availableBytes) {
-    throw new TrainError('INVALID_CONFIG', `maxLen ${c.maxLen} cannot fit: ${m.arithmetic}, and this machine has ${(availableBytes / GB).toFixed(2)} GB of memory. ` +
-      `Use a smaller --max-len (${OPTION_SPECS.maxLen.env}), --train-size / --test-size or --batch-size.`);
+    throw new TrainError(
+      'INVALID_CONFIG',
+      `maxLen ${c.maxLen} cannot fit: ${m.arithmetic}, and this machine has ${(availableBytes / GB).toFixed(2)} GB of memory. ` +
+        `Use a smaller --max-len (${OPTION_SPECS.maxLen.env}), --train-size / --test-size or --batch-size.`,
+    );
   }
 }
 

@@ -93,13 +93,17 @@ export type ProgressEvent = BatchProgress | EpochProgress | InfoProgress;
 export function formatTrainProgress(e: ProgressEvent): string {
   if (e.type === 'info') return e.message;
   if (e.type === 'batch') {
-    return `epoch ${e.epoch}/${e.epochs} batch ${e.batch}/${e.batches} loss ${e.loss.toFixed(4)} acc ${e.accuracy.toFixed(4)} ` +
-      `${Math.round(e.examplesPerSecond)} ex/s ETA ${formatDuration(e.epochEtaSeconds)}`;
+    return (
+      `epoch ${e.epoch}/${e.epochs} batch ${e.batch}/${e.batches} loss ${e.loss.toFixed(4)} acc ${e.accuracy.toFixed(4)} ` +
+      `${Math.round(e.examplesPerSecond)} ex/s ETA ${formatDuration(e.epochEtaSeconds)}`
+    );
   }
   const r = e.record;
-  return `epoch ${r.epoch}/${e.epochs} loss ${r.loss.toFixed(4)} acc ${r.accuracy.toFixed(4)} ` +
+  return (
+    `epoch ${r.epoch}/${e.epochs} loss ${r.loss.toFixed(4)} acc ${r.accuracy.toFixed(4)} ` +
     `val_loss ${r.val_loss.toFixed(4)} val_acc ${r.val_accuracy.toFixed(4)} ${r.seconds.toFixed(1)} s` +
-    (r.epoch < e.epochs ? ` (run ETA ${formatDuration(e.runEtaSeconds)})` : '');
+    (r.epoch < e.epochs ? ` (run ETA ${formatDuration(e.runEtaSeconds)})` : '')
+  );
 }
 
 /**
@@ -113,7 +117,11 @@ export function trainProgressPrinter(
   options: { write?: (line: string) => void; intervalSeconds?: number; statusWrite?: (text: string) => void } = {},
 ): (e: ProgressEvent) => void {
   const tty = options.write === undefined && process.stdout.isTTY === true;
-  const out = progressLine({ write: options.write, statusWrite: options.statusWrite, intervalSeconds: options.intervalSeconds ?? (tty ? 2 : 30) });
+  const out = progressLine({
+    write: options.write,
+    statusWrite: options.statusWrite,
+    intervalSeconds: options.intervalSeconds ?? (tty ? 2 : 30),
+  });
   return (e) => {
     if (e.type === 'batch') out.status(formatTrainProgress(e), e.batch === e.batches);
     else out.line(formatTrainProgress(e));
@@ -163,8 +171,13 @@ async function dataFor(config: TrainConfig, options: TrainOptions, say: (m: stri
     say(`loading IMDB (numWords ${config.numWords}, maxLen ${config.maxLen})`);
     try {
       data = await loadImdb({
-        numWords: config.numWords, maxLen: config.maxLen, seed: config.dataSeed, archivePath: options.archivePath,
-        trainSize: config.trainSize, testSize: config.testSize, signal: options.signal,
+        numWords: config.numWords,
+        maxLen: config.maxLen,
+        seed: config.dataSeed,
+        archivePath: options.archivePath,
+        trainSize: config.trainSize,
+        testSize: config.testSize,
+        signal: options.signal,
       });
     } catch (err) {
       if (err instanceof ImdbError && err.code === 'ABORTED') return null;
@@ -174,11 +187,17 @@ async function dataFor(config: TrainConfig, options: TrainOptions, say: (m: stri
   if (options.signal?.aborted) return null;
   const info = data.info;
   if (info.numWords !== config.numWords || info.maxLen !== config.maxLen || info.seed !== config.dataSeed) {
-    throw new TrainError('DATA_MISMATCH', `the data was loaded with numWords ${info.numWords}, maxLen ${info.maxLen}, seed ${info.seed}, ` +
-      `but the config wants ${config.numWords}, ${config.maxLen}, ${config.dataSeed}`);
+    throw new TrainError(
+      'DATA_MISMATCH',
+      `the data was loaded with numWords ${info.numWords}, maxLen ${info.maxLen}, seed ${info.seed}, ` +
+        `but the config wants ${config.numWords}, ${config.maxLen}, ${config.dataSeed}`,
+    );
   }
   if (data.train.size < config.trainSize || data.test.size < config.testSize) {
-    throw new TrainError('DATA_MISMATCH', `the data has ${data.train.size} train / ${data.test.size} test reviews, fewer than trainSize ${config.trainSize} / testSize ${config.testSize}`);
+    throw new TrainError(
+      'DATA_MISMATCH',
+      `the data has ${data.train.size} train / ${data.test.size} test reviews, fewer than trainSize ${config.trainSize} / testSize ${config.testSize}`,
+    );
   }
   return data.subset(config.trainSize, config.testSize);
 }
@@ -201,22 +220,42 @@ export function fastForwardDropout(model: tf.LayersModel, steps: number): void {
   x.dispose();
 }
 
-function nonFiniteLossError(config: TrainConfig, epoch: number, batch: number, batches: number, what: string, value: number, runDir: string): TrainError {
-  return new TrainError('NON_FINITE_LOSS',
+function nonFiniteLossError(
+  config: TrainConfig,
+  epoch: number,
+  batch: number,
+  batches: number,
+  what: string,
+  value: number,
+  runDir: string,
+): TrainError {
+  return new TrainError(
+    'NON_FINITE_LOSS',
     `the ${what} became ${value} at epoch ${epoch}, batch ${batch}/${batches}: training stopped. ` +
       `${runDir} keeps the epochs completed before it (resume from there with --resume once the cause is fixed). ` +
       `Try a smaller learning rate (now ${config.learningRate}; --learning-rate or ${OPTION_SPECS.learningRate.env}), ` +
-      'check that the inputs are valid ids below numWords, or another seed.');
+      'check that the inputs are valid ids below numWords, or another seed.',
+  );
 }
 
 /** One optimizer step (what train() runs per batch); returns the batch's mean loss and correct predictions. */
-export async function trainStep(model: tf.LayersModel, optimizer: KerasAdam, vars: tf.Variable[], x: tf.Tensor, y: tf.Tensor): Promise<{ loss: number; correct: number }> {
+export async function trainStep(
+  model: tf.LayersModel,
+  optimizer: KerasAdam,
+  vars: tf.Variable[],
+  x: tf.Tensor,
+  y: tf.Tensor,
+): Promise<{ loss: number; correct: number }> {
   const kept: { correct?: tf.Scalar } = {}; // accuracy from the same forward pass (dropout on), as Keras reports it
-  const loss = optimizer.minimize(() => {
-    const p = model.apply(x, { training: true }) as tf.Tensor;
-    kept.correct = tf.keep(countCorrect(y, p));
-    return binaryCrossEntropy(y, p).mean() as tf.Scalar;
-  }, true, vars) as tf.Scalar;
+  const loss = optimizer.minimize(
+    () => {
+      const p = model.apply(x, { training: true }) as tf.Tensor;
+      kept.correct = tf.keep(countCorrect(y, p));
+      return binaryCrossEntropy(y, p).mean() as tf.Scalar;
+    },
+    true,
+    vars,
+  ) as tf.Scalar;
   const c = kept.correct as tf.Scalar;
   const [l, k] = await Promise.all([loss.data(), c.data()]);
   tf.dispose([loss, c]);
@@ -239,16 +278,21 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const status = await runStatus(runDir);
   const startEpoch = status.completedEpochs;
   if (startEpoch > 0 && !options.resume) {
-    throw new TrainError('RUN_EXISTS', `${runDir} already holds ${startEpoch} completed epoch(s). ` +
-      'Resume it (--resume / { resume: true }), choose another run directory (--run-dir / GRU_RUN_DIR), or delete it.');
+    throw new TrainError(
+      'RUN_EXISTS',
+      `${runDir} already holds ${startEpoch} completed epoch(s). ` +
+        'Resume it (--resume / { resume: true }), choose another run directory (--run-dir / GRU_RUN_DIR), or delete it.',
+    );
   }
   if (status.config) checkSameRun(status.config, config, runDir);
-  if (options.resume && startEpoch === 0) say(`nothing to resume in ${runDir} (${status.exists ? 'no completed epoch' : 'no such run'}): starting from scratch`);
+  if (options.resume && startEpoch === 0)
+    say(`nothing to resume in ${runDir} (${status.exists ? 'no completed epoch' : 'no such run'}): starting from scratch`);
 
   if (startEpoch >= config.epochs) {
     say(`${runDir} already holds ${startEpoch} completed epochs (${config.epochs} wanted): loading it, nothing to train`);
     const run = await loadRun(runDir);
-    if (await runLockFree(runDir) && await repairHistoryCsv(runDir, run.history)) say(`rewrote ${path.join(runDir, 'history.csv')} from epoch ${run.epoch}'s saved history`);
+    if ((await runLockFree(runDir)) && (await repairHistoryCsv(runDir, run.history)))
+      say(`rewrote ${path.join(runDir, 'history.csv')} from epoch ${run.epoch}'s saved history`);
     return { runDir, config: status.config ?? config, history: run.history, model: run.model, outcome: 'loaded', startEpoch };
   }
 
@@ -291,8 +335,11 @@ async function recordRunData(runDir: string, data: ImdbData): Promise<void> {
     if (fs.existsSync(vocabFile)) {
       const kept = vocabularySha256(await loadVocabulary(vocabFile));
       if (kept !== now.vocabularySha256) {
-        throw new TrainError('DATA_MISMATCH', `${vocabFile} is not the vocabulary of this archive (${data.info.archivePath}, SHA-256 ${now.archiveSha256}): ` +
-          `vocabulary SHA-256 ${kept} was saved, ${now.vocabularySha256} is built now. Use the archive the run was trained on, or train a new run.`);
+        throw new TrainError(
+          'DATA_MISMATCH',
+          `${vocabFile} is not the vocabulary of this archive (${data.info.archivePath}, SHA-256 ${now.archiveSha256}): ` +
+            `vocabulary SHA-256 ${kept} was saved, ${now.vocabularySha256} is built now. Use the archive the run was trained on, or train a new run.`,
+        );
       }
     }
     await writeRunData(runDir, now);
@@ -301,7 +348,14 @@ async function recordRunData(runDir: string, data: ImdbData): Promise<void> {
   if (!fs.existsSync(vocabFile)) await writeRunFile(vocabFile, JSON.stringify(vocabularyToJson(data.vocab)));
 }
 
-async function trainLocked(config: TrainConfig, options: TrainOptions, runDir: string, startEpoch: number, data: ImdbData, progress: (e: ProgressEvent) => void): Promise<TrainResult> {
+async function trainLocked(
+  config: TrainConfig,
+  options: TrainOptions,
+  runDir: string,
+  startEpoch: number,
+  data: ImdbData,
+  progress: (e: ProgressEvent) => void,
+): Promise<TrainResult> {
   const say = (message: string) => progress({ type: 'info', message });
   await removePartialEpochs(runDir);
   await recordRunData(runDir, data);
@@ -315,10 +369,12 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, runDir: s
     const state = await readEpochState(dir);
     model = await loadEpochModel(dir);
     await loadOptimizer(optimizer, dir);
-    if (optimizer.iterations !== state.steps) throw new TrainError('RUN_CORRUPT', `${dir}: optimizer step ${optimizer.iterations} != saved steps ${state.steps} in state.json`);
+    if (optimizer.iterations !== state.steps)
+      throw new TrainError('RUN_CORRUPT', `${dir}: optimizer step ${optimizer.iterations} != saved steps ${state.steps} in state.json`);
     fastForwardDropout(model, state.steps);
     history = state.history;
-    if (await repairHistoryCsv(runDir, history)) say(`rewrote ${path.join(runDir, 'history.csv')} from epoch ${startEpoch}'s saved history`);
+    if (await repairHistoryCsv(runDir, history))
+      say(`rewrote ${path.join(runDir, 'history.csv')} from epoch ${startEpoch}'s saved history`);
     say(`resuming ${runDir} after epoch ${startEpoch}/${config.epochs}`);
   } else {
     model = buildModel(config);
@@ -337,7 +393,9 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, runDir: s
       let seen = 0;
       for (let b = 0; b < batches; b++) {
         if (options.signal?.aborted) {
-          say(`stopped during epoch ${epoch}, before batch ${b + 1}/${batches}; ${runDir} keeps ${epoch - 1} completed epoch(s): resume with --resume`);
+          say(
+            `stopped during epoch ${epoch}, before batch ${b + 1}/${batches}; ${runDir} keeps ${epoch - 1} completed epoch(s): resume with --resume`,
+          );
           optimizer.dispose();
           return { runDir, config, history, model, outcome: 'stopped', startEpoch, stoppedAt: { epoch, batch: b } };
         }
@@ -351,18 +409,37 @@ async function trainLocked(config: TrainConfig, options: TrainOptions, runDir: s
         seen += n;
         const elapsed = (performance.now() - started) / 1000;
         progress({
-          type: 'batch', epoch, epochs: config.epochs, batch: b + 1, batches,
-          loss: lossSum / seen, accuracy: correct / seen,
-          examplesPerSecond: seen / elapsed, epochEtaSeconds: (elapsed / (b + 1)) * (batches - b - 1),
+          type: 'batch',
+          epoch,
+          epochs: config.epochs,
+          batch: b + 1,
+          batches,
+          loss: lossSum / seen,
+          accuracy: correct / seen,
+          examplesPerSecond: seen / elapsed,
+          epochEtaSeconds: (elapsed / (b + 1)) * (batches - b - 1),
         });
         await breathe();
       }
       const val = await evaluate(model, data.test, config.maxLen, config.evalBatchSize);
       if (!Number.isFinite(val.loss)) throw nonFiniteLossError(config, epoch, batches, batches, 'validation loss', val.loss, runDir);
       const seconds = (performance.now() - started) / 1000;
-      const record: EpochRecord = { epoch, loss: lossSum / seen, accuracy: correct / seen, val_loss: val.loss, val_accuracy: val.accuracy, seconds };
+      const record: EpochRecord = {
+        epoch,
+        loss: lossSum / seen,
+        accuracy: correct / seen,
+        val_loss: val.loss,
+        val_accuracy: val.accuracy,
+        seconds,
+      };
       history = [...history, record];
-      await saveEpoch(runDir, model, optimizer, { epoch, steps: optimizer.iterations, history, savedAt: new Date().toISOString(), environment: environmentFacts() });
+      await saveEpoch(runDir, model, optimizer, {
+        epoch,
+        steps: optimizer.iterations,
+        history,
+        savedAt: new Date().toISOString(),
+        environment: environmentFacts(),
+      });
       await writeHistoryCsv(runDir, history);
       sessionSeconds.push(seconds);
       progress({ type: 'epoch', epochs: config.epochs, record, runEtaSeconds: mean(sessionSeconds) * (config.epochs - epoch) });
@@ -393,7 +470,10 @@ export interface TimingEstimate {
  * Times `batches` training steps (after one warm-up step) and two validation batches of a fresh model
  * at the config's sizes, and extrapolates to one epoch. Writes nothing.
  */
-export async function timeEpoch(config: TrainConfig, options: { batches?: number; data?: ImdbData; archivePath?: string } = {}): Promise<TimingEstimate> {
+export async function timeEpoch(
+  config: TrainConfig,
+  options: { batches?: number; data?: ImdbData; archivePath?: string } = {},
+): Promise<TimingEstimate> {
   validateConfig(config);
   checkFitsInMemory(config);
   const batches = options.batches ?? 20;
@@ -427,6 +507,7 @@ export async function timeEpoch(config: TrainConfig, options: { batches?: number
   const secondsPerTrainBatch = trainSeconds / batches;
   const secondsPerEvalBatch = evalSeconds / Math.ceil(evalRows / config.evalBatchSize);
   const estimatedEpochSeconds =
-    Math.ceil(config.trainSize / config.batchSize) * secondsPerTrainBatch + Math.ceil(config.testSize / config.evalBatchSize) * secondsPerEvalBatch;
+    Math.ceil(config.trainSize / config.batchSize) * secondsPerTrainBatch +
+    Math.ceil(config.testSize / config.evalBatchSize) * secondsPerEvalBatch;
   return { trainBatches: batches, secondsPerTrainBatch, secondsPerEvalBatch, estimatedEpochSeconds };
 }

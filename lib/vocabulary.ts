@@ -102,7 +102,11 @@ export function vocabularyToJson(vocab: Vocabulary): VocabularyJson {
 /** Rebuilds a vocabulary from vocabularyToJson's output; throws VOCABULARY_INVALID if malformed or from another tokenizer. */
 export function vocabularyFromJson(json: unknown, source = 'vocabulary JSON'): Vocabulary {
   const fail = (why: string) =>
-    new ImdbError('VOCABULARY_INVALID', `Invalid IMDB vocabulary in ${source}: ${why}. Rebuild it with loadImdb() and saveVocabulary().`, source);
+    new ImdbError(
+      'VOCABULARY_INVALID',
+      `Invalid IMDB vocabulary in ${source}: ${why}. Rebuild it with loadImdb() and saveVocabulary().`,
+      source,
+    );
   if (typeof json !== 'object' || json === null) throw fail('not a JSON object');
   const v = json as Partial<VocabularyJson>;
   if (v.format !== 'imdb-vocabulary' || v.version !== 1) throw fail('unknown format (expected format "imdb-vocabulary", version 1)');
@@ -110,7 +114,8 @@ export function vocabularyFromJson(json: unknown, source = 'vocabulary JSON'): V
     throw fail(`made with tokenizer version ${v.tokenizerVersion}, this code tokenizes with version ${TOKENIZER_VERSION}`);
   const { words, counts, numWords, distinctWords } = v;
   if (!Array.isArray(words) || !words.every((w) => typeof w === 'string')) throw fail('"words" is not a list of strings');
-  if (!Array.isArray(counts) || counts.length !== words.length || !counts.every(Number.isInteger)) throw fail('"counts" does not match "words"');
+  if (!Array.isArray(counts) || counts.length !== words.length || !counts.every(Number.isInteger))
+    throw fail('"counts" does not match "words"');
   if (!Number.isInteger(numWords) || numWords! <= INDEX_FROM || words.length > numWords! - INDEX_FROM - 1)
     throw fail(`"numWords" (${numWords}) is invalid or too small for ${words.length} words`);
   if (new Set(words).size !== words.length) throw fail('duplicate words');
@@ -119,7 +124,9 @@ export function vocabularyFromJson(json: unknown, source = 'vocabulary JSON'): V
 
 /** SHA-256 (hex) of the vocabulary's JSON form: equal exactly when every word has the same id (and count). */
 export function vocabularySha256(vocab: Vocabulary): string {
-  return createHash('sha256').update(JSON.stringify(vocabularyToJson(vocab))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(vocabularyToJson(vocab)))
+    .digest('hex');
 }
 
 /** Saves the vocabulary as JSON (written atomically). */
@@ -139,7 +146,9 @@ export async function loadVocabulary(file: string): Promise<Vocabulary> {
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ImdbError('VOCABULARY_INVALID', `IMDB vocabulary ${file} is not valid JSON (${errorText(err)}); save it again.`, file, { cause: err });
+    throw new ImdbError('VOCABULARY_INVALID', `IMDB vocabulary ${file} is not valid JSON (${errorText(err)}); save it again.`, file, {
+      cause: err,
+    });
   }
   return vocabularyFromJson(json, file);
 }

@@ -51,7 +51,8 @@ interface Options {
 const SPEC: CliSpec = {
   name: 'bench-epoch',
   summary: 'One full reference epoch with this project (tfjs-node) against the reference Keras program, on the same arrays.',
-  usage: 'node --import tsx scripts/bench-epoch.ts [--epochs 1] [--train-size N] [--test-size N] [--max-len N] [--skip-keras] [--skip-ours]',
+  usage:
+    'node --import tsx scripts/bench-epoch.ts [--epochs 1] [--train-size N] [--test-size N] [--max-len N] [--skip-keras] [--skip-ours]',
   options: {
     epochs: { type: 'string', value: 'N', default: '1', help: 'epochs each side trains (default 1)' },
     'train-size': { type: 'string', value: 'N', default: '25000', help: 'training reviews (default 25000)' },
@@ -60,7 +61,12 @@ const SPEC: CliSpec = {
     'skip-keras': { type: 'boolean', default: false, help: 'run only this project' },
     'skip-ours': { type: 'boolean', default: false, help: 'run only Keras' },
     'matmul-n': { type: 'string', value: 'N', default: '2048', help: 'size of the matmul measured on each side (default 2048)' },
-    out: { type: 'string', value: 'FILE', default: path.join(os.tmpdir(), 'BENCHMARKS-epoch.md'), help: 'where the report is written (default <tmp>/BENCHMARKS-epoch.md)' },
+    out: {
+      type: 'string',
+      value: 'FILE',
+      default: path.join(os.tmpdir(), 'BENCHMARKS-epoch.md'),
+      help: 'where the report is written (default <tmp>/BENCHMARKS-epoch.md)',
+    },
   },
   exitCodes: { 2: 'bad options' },
 };
@@ -68,8 +74,14 @@ const SPEC: CliSpec = {
 function options(values: CliContext['values']): Options {
   const int = (name: 'epochs' | 'train-size' | 'test-size' | 'max-len' | 'matmul-n') => positiveInteger(values[name], `--${name}`);
   return {
-    epochs: int('epochs'), trainSize: int('train-size'), testSize: int('test-size'), maxLen: int('max-len'),
-    skipKeras: values['skip-keras'] === true, skipOurs: values['skip-ours'] === true, matmulN: int('matmul-n'), out: values.out as string,
+    epochs: int('epochs'),
+    trainSize: int('train-size'),
+    testSize: int('test-size'),
+    maxLen: int('max-len'),
+    skipKeras: values['skip-keras'] === true,
+    skipOurs: values['skip-ours'] === true,
+    matmulN: int('matmul-n'),
+    out: values.out as string,
   };
 }
 
@@ -134,7 +146,10 @@ interface SideResult {
 function uptime(): string {
   const out = spawnSync('uptime', { encoding: 'utf8' });
   if (out.status === 0) return out.stdout.trim();
-  return `load average: ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}`;
+  return `load average: ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ')}`;
 }
 
 function say(message: string): void {
@@ -154,7 +169,8 @@ async function runOurs(config: TrainConfig, data: Awaited<ReturnType<typeof load
   const trainSecondsByEpoch = new Map<number, number>();
   const printer = trainProgressPrinter({ intervalSeconds: 30 });
   const onProgress = (e: ProgressEvent) => {
-    if (e.type === 'batch' && e.batch === e.batches) trainSecondsByEpoch.set(e.epoch, Math.min(config.trainSize, e.batches * config.batchSize) / e.examplesPerSecond);
+    if (e.type === 'batch' && e.batch === e.batches)
+      trainSecondsByEpoch.set(e.epoch, Math.min(config.trainSize, e.batches * config.batchSize) / e.examplesPerSecond);
     printer(e);
   };
   try {
@@ -163,8 +179,14 @@ async function runOurs(config: TrainConfig, data: Awaited<ReturnType<typeof load
     const epochs = result.history.map((r): EpochResult => {
       const trainSeconds = trainSecondsByEpoch.get(r.epoch) ?? NaN;
       return {
-        epoch: r.epoch, trainSeconds, valSeconds: r.seconds - trainSeconds, seconds: r.seconds,
-        loss: r.loss, accuracy: r.accuracy, valLoss: r.val_loss, valAccuracy: r.val_accuracy,
+        epoch: r.epoch,
+        trainSeconds,
+        valSeconds: r.seconds - trainSeconds,
+        seconds: r.seconds,
+        loss: r.loss,
+        accuracy: r.accuracy,
+        valLoss: r.val_loss,
+        valAccuracy: r.val_accuracy,
       };
     });
     return {
@@ -172,7 +194,9 @@ async function runOurs(config: TrainConfig, data: Awaited<ReturnType<typeof load
       matmulGflops: gflops,
       epochs,
       facts: {
-        tfjsNode: tf.version.tfjs, tensorflow: tensorflowVersion(), node: process.version,
+        tfjsNode: tf.version.tfjs,
+        tensorflow: tensorflowVersion(),
+        node: process.version,
         threads: `TensorFlow defaults (TF_NUM_INTRAOP_THREADS=${process.env.TF_NUM_INTRAOP_THREADS ?? 'unset'}, TF_NUM_INTEROP_THREADS=${process.env.TF_NUM_INTEROP_THREADS ?? 'unset'})`,
         validationBatch: config.evalBatchSize,
       },
@@ -196,15 +220,37 @@ interface KerasJson {
   threading: Record<string, unknown>;
   matmul?: { gflops: number };
   gru: { path: string; implementation: number; reset_after: boolean; could_use_fused_kernel: boolean };
-  epochs: Array<{ epoch: number; train_seconds: number; val_seconds: number; seconds: number; loss: number; accuracy: number; val_loss: number; val_accuracy: number }>;
+  epochs: Array<{
+    epoch: number;
+    train_seconds: number;
+    val_seconds: number;
+    seconds: number;
+    loss: number;
+    accuracy: number;
+    val_loss: number;
+    val_accuracy: number;
+  }>;
 }
 
 function runKeras(exportDir: string, config: TrainConfig, matmulN: number): SideResult {
   const python = kerasPython('keras2'); // .venv-keras (TensorFlow 2.12), created on first use by scripts/keras-env.sh
   const out = path.join(os.tmpdir(), `bench-epoch-keras-${process.pid}.json`);
   const env = { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' };
-  const args = [path.join(ROOT, 'scripts', 'keras_reference.py'), '--data', exportDir, '--epochs', String(config.epochs),
-    '--batch-size', String(config.batchSize), '--seed', String(config.seed), '--matmul-n', String(matmulN), '--out', out];
+  const args = [
+    path.join(ROOT, 'scripts', 'keras_reference.py'),
+    '--data',
+    exportDir,
+    '--epochs',
+    String(config.epochs),
+    '--batch-size',
+    String(config.batchSize),
+    '--seed',
+    String(config.seed),
+    '--matmul-n',
+    String(matmulN),
+    '--out',
+    out,
+  ];
   const r = spawnSync(python, args, { stdio: 'inherit', cwd: ROOT, env });
   if (r.status !== 0) throw new Error(`the Keras program failed (exit ${r.status ?? r.signal})`);
   const k = JSON.parse(fs.readFileSync(out, 'utf8')) as KerasJson;
@@ -213,11 +259,20 @@ function runKeras(exportDir: string, config: TrainConfig, matmulN: number): Side
     label: `Keras ${k.keras} (TF ${k.tensorflow} Python)`,
     matmulGflops: k.matmul?.gflops ?? NaN,
     epochs: k.epochs.map((e) => ({
-      epoch: e.epoch, trainSeconds: e.train_seconds, valSeconds: e.val_seconds, seconds: e.seconds,
-      loss: e.loss, accuracy: e.accuracy, valLoss: e.val_loss, valAccuracy: e.val_accuracy,
+      epoch: e.epoch,
+      trainSeconds: e.train_seconds,
+      valSeconds: e.val_seconds,
+      seconds: e.seconds,
+      loss: e.loss,
+      accuracy: e.accuracy,
+      valLoss: e.val_loss,
+      valAccuracy: e.val_accuracy,
     })),
     facts: {
-      python: k.python, numpy: k.numpy, threads: `TensorFlow defaults (${JSON.stringify(k.threading)})`, cpus: k.cpu_count,
+      python: k.python,
+      numpy: k.numpy,
+      threads: `TensorFlow defaults (${JSON.stringify(k.threading)})`,
+      cpus: k.cpu_count,
       gru: `${k.gru.path}; implementation=${k.gru.implementation}, reset_after=${k.gru.reset_after}`,
       validationBatch: config.batchSize,
     },
@@ -246,14 +301,23 @@ function flopsSection(c: TrainConfig, f: EpochFlops): string[] {
 function report(config: TrainConfig, flops: EpochFlops, sides: SideResult[], loads: string[], cpuModel: string, matmulN: number): string {
   const lines: string[] = [];
   const n = config.epochs;
-  lines.push(`## Epoch benchmark: ${config.trainSize.toLocaleString('en-US')} training reviews + validation on ${config.testSize.toLocaleString('en-US')}, maxLen ${config.maxLen}, batch ${config.batchSize}, ${n} epoch(s)`, '');
+  lines.push(
+    `## Epoch benchmark: ${config.trainSize.toLocaleString('en-US')} training reviews + validation on ${config.testSize.toLocaleString('en-US')}, maxLen ${config.maxLen}, batch ${config.batchSize}, ${n} epoch(s)`,
+    '',
+  );
   lines.push(`Machine: ${cpuModel}, ${os.cpus().length} logical CPUs; ${new Date().toISOString()}`, '');
 
-  lines.push(`| epoch | side | train s | validation s | total s | loss | acc | val_loss | val_acc |`, '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push(
+    `| epoch | side | train s | validation s | total s | loss | acc | val_loss | val_acc |`,
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
   for (let e = 0; e < n; e++) {
     for (const s of sides) {
       const r = s.epochs[e];
-      if (r) lines.push(`| ${r.epoch} | ${s.label} | ${fmt(r.trainSeconds)} | ${fmt(r.valSeconds)} | ${fmt(r.seconds)} | ${fmt(r.loss, 4)} | ${fmt(r.accuracy, 4)} | ${fmt(r.valLoss, 4)} | ${fmt(r.valAccuracy, 4)} |`);
+      if (r)
+        lines.push(
+          `| ${r.epoch} | ${s.label} | ${fmt(r.trainSeconds)} | ${fmt(r.valSeconds)} | ${fmt(r.seconds)} | ${fmt(r.loss, 4)} | ${fmt(r.accuracy, 4)} | ${fmt(r.valLoss, 4)} | ${fmt(r.valAccuracy, 4)} |`,
+        );
     }
   }
   lines.push('');
@@ -265,14 +329,26 @@ function report(config: TrainConfig, flops: EpochFlops, sides: SideResult[], loa
     const total = mean(s.epochs.map((r) => r.seconds));
     const last = s.epochs[s.epochs.length - 1];
     return {
-      train, val, total, valAcc: last?.valAccuracy ?? NaN,
-      gTrain: flops.train / train / 1e9, gVal: flops.validation / val / 1e9, gTotal: flops.total / total / 1e9, matmul: s.matmulGflops,
+      train,
+      val,
+      total,
+      valAcc: last?.valAccuracy ?? NaN,
+      gTrain: flops.train / train / 1e9,
+      gVal: flops.validation / val / 1e9,
+      gTotal: flops.total / total / 1e9,
+      matmul: s.matmulGflops,
     };
   });
   const both = sides.length === 2;
   const header = `| per epoch (mean of ${n}) | ${sides.map((s) => s.label).join(' | ')} |${both ? ' ours / Keras |' : ''}`;
   lines.push(header, `| --- |${sides.map(() => ' ---: |').join('')}${both ? ' ---: |' : ''}`);
-  const row = (name: string, pick: (x: (typeof summary)[number]) => number, digits: number, compare: 'ratio' | 'points' | 'none' = 'ratio', unit = '') => {
+  const row = (
+    name: string,
+    pick: (x: (typeof summary)[number]) => number,
+    digits: number,
+    compare: 'ratio' | 'points' | 'none' = 'ratio',
+    unit = '',
+  ) => {
     const cells = summary.map((x) => `${fmt(pick(x), digits)}${unit}`);
     let extra = '';
     if (both && compare === 'ratio') extra = ` ${fmt(pick(summary[0]) / pick(summary[1]), 2)}× |`;
@@ -294,8 +370,15 @@ function report(config: TrainConfig, flops: EpochFlops, sides: SideResult[], loa
   lines.push('');
   lines.push(...flopsSection(config, flops), '');
   lines.push('Setup of each side:', '');
-  for (const s of sides) lines.push(`- ${s.label}: ${Object.entries(s.facts).map(([k, v]) => `${k} ${String(v)}`).join('; ')}`);
-  lines.push('- Epoch 1 includes each side\'s warm-up (graph building / tf.function tracing); the checkpoint this project writes after each epoch is not timed.');
+  for (const s of sides)
+    lines.push(
+      `- ${s.label}: ${Object.entries(s.facts)
+        .map(([k, v]) => `${k} ${String(v)}`)
+        .join('; ')}`,
+    );
+  lines.push(
+    "- Epoch 1 includes each side's warm-up (graph building / tf.function tracing); the checkpoint this project writes after each epoch is not timed.",
+  );
   lines.push('', 'Load (`uptime`):', '', ...loads.map((l) => `- ${l}`), '');
   return lines.join('\n');
 }
@@ -309,12 +392,19 @@ function cpuModelName(): string {
 async function main({ values }: CliContext): Promise<void> {
   assertNativeBackend();
   const o = options(values);
-  const config = resolveConfig({ profile: 'full', env: {}, overrides: { epochs: o.epochs, trainSize: o.trainSize, testSize: o.testSize, maxLen: o.maxLen } });
+  const config = resolveConfig({
+    profile: 'full',
+    env: {},
+    overrides: { epochs: o.epochs, trainSize: o.trainSize, testSize: o.testSize, maxLen: o.maxLen },
+  });
   const flops = epochFlops(config);
-  say(`config: ${config.trainSize} train / ${config.testSize} validation reviews, maxLen ${config.maxLen}, batch ${config.batchSize}, ${config.epochs} epoch(s)`);
+  say(
+    `config: ${config.trainSize} train / ${config.testSize} validation reviews, maxLen ${config.maxLen}, batch ${config.batchSize}, ${config.epochs} epoch(s)`,
+  );
 
-  const data = (await loadImdb({ numWords: config.numWords, maxLen: config.maxLen, seed: config.dataSeed, archivePath: defaultArchivePath() }))
-    .subset(config.trainSize, config.testSize);
+  const data = (
+    await loadImdb({ numWords: config.numWords, maxLen: config.maxLen, seed: config.dataSeed, archivePath: defaultArchivePath() })
+  ).subset(config.trainSize, config.testSize);
   const exported = await exportImdb(data);
   say(`${exported.written ? 'exported' : 'using the export in'} ${exported.dir}`);
 

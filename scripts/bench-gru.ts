@@ -84,7 +84,10 @@ function baselineProjectInputs(x: tf.Tensor3D, kernel: tf.Tensor2D, bias: tf.Ten
   const [batch, time, inputDim] = x.shape;
   const width = kernel.shape[1];
   if (masks === null) {
-    return tf.matMul(x.reshape([batch * time, inputDim]), kernel).add(bias).reshape([batch, time, width]);
+    return tf
+      .matMul(x.reshape([batch * time, inputDim]), kernel)
+      .add(bias)
+      .reshape([batch, time, width]);
   }
   const maskedX = tf.stack(masks.map((m) => x.mul(m.expandDims(1)).reshape([batch * time, inputDim])));
   const gateKernels = tf.stack(tf.split(kernel, 3, 1));
@@ -166,7 +169,9 @@ const gruArgs = (resetAfter: boolean): KerasGRUArgs => ({ units: UNITS, resetAft
 
 const VARIANTS: Variant[] = [
   {
-    key: 'a', label: '(a) tf.layers.gru', resetAfter: false,
+    key: 'a',
+    label: '(a) tf.layers.gru',
+    resetAfter: false,
     make: () => tf.layers.gru({ units: UNITS, recurrentActivation: 'sigmoid', dropout: DROPOUT, recurrentDropout: DROPOUT }),
   },
   { key: 'b', label: '(b) KerasGRU, original', resetAfter: false, make: () => new BaselineGRU(gruArgs(false)) },
@@ -210,16 +215,20 @@ function checkEquivalence(resetAfter: boolean, x: tf.Tensor, y: tf.Tensor): stri
   const [mb, mf] = [buildModel(baseline), buildModel(fast)];
   mf.setWeights(mb.getWeights());
   const lossAndGrads = (m: tf.LayersModel) =>
-    tf.variableGrads(() => tf.losses.meanSquaredError(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-      m.trainableWeights.map((w) => w.read() as tf.Variable));
+    tf.variableGrads(
+      () => tf.losses.meanSquaredError(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+      m.trainableWeights.map((w) => w.read() as tf.Variable),
+    );
   const b = lossAndGrads(mb);
   const f = lossAndGrads(mf);
   const lossDiff = Math.abs(b.value.dataSync()[0] - f.value.dataSync()[0]);
-  const gradDiff = Math.max(...mb.trainableWeights.map((w, i) => {
-    const gb = b.grads[(w.read() as tf.Variable).name];
-    const gf = f.grads[(mf.trainableWeights[i].read() as tf.Variable).name];
-    return tf.tidy(() => tf.max(tf.abs(tf.sub(gb, gf))).dataSync()[0] / Math.max(1e-12, tf.max(tf.abs(gb)).dataSync()[0]));
-  }));
+  const gradDiff = Math.max(
+    ...mb.trainableWeights.map((w, i) => {
+      const gb = b.grads[(w.read() as tf.Variable).name];
+      const gf = f.grads[(mf.trainableWeights[i].read() as tf.Variable).name];
+      return tf.tidy(() => tf.max(tf.abs(tf.sub(gb, gf))).dataSync()[0] / Math.max(1e-12, tf.max(tf.abs(gb)).dataSync()[0]));
+    }),
+  );
   return `resetAfter=${resetAfter}: |loss diff| ${lossDiff.toExponential(1)}, max relative gradient diff ${gradDiff.toExponential(1)}`;
 }
 
@@ -231,10 +240,17 @@ async function main({ values }: CliContext): Promise<void> {
   const variants = VARIANTS.filter((v) => only === null || only.includes(v.key));
   const x = tf.randomNormal([BATCH, STEPS, UNITS], 0, 1, 'float32', 1);
   const y = tf.randomNormal([BATCH, 1], 0, 1, 'float32', 2);
-  console.log(`GRU training step: batch ${BATCH}, ${STEPS} steps, ${UNITS} -> ${UNITS} units, dropout ${DROPOUT}/${DROPOUT}, ` +
-    `${REPS} timed rounds after ${WARMUP} warm-up; tfjs-node ${tf.version.tfjs}, ${os.cpus().length} CPUs`);
+  console.log(
+    `GRU training step: batch ${BATCH}, ${STEPS} steps, ${UNITS} -> ${UNITS} units, dropout ${DROPOUT}/${DROPOUT}, ` +
+      `${REPS} timed rounds after ${WARMUP} warm-up; tfjs-node ${tf.version.tfjs}, ${os.cpus().length} CPUs`,
+  );
   const threads = ['TF_NUM_INTRAOP_THREADS', 'TF_NUM_INTEROP_THREADS'].map((v) => `${v}=${process.env[v] ?? '(default)'}`);
-  console.log(`${threads.join(' ')}; load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `${threads.join(' ')}; load average before: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 
   if (only === null || (only.includes('b') && only.includes('c'))) {
     const xs = x.slice([0, 0, 0], [Math.min(BATCH, 8), Math.min(STEPS, 50), UNITS]);
@@ -259,18 +275,43 @@ async function main({ values }: CliContext): Promise<void> {
   process.stdout.write('\n');
 
   const reference = variants.findIndex((v) => v.key === 'a');
-  const header = ['variant', 'resetAfter', 'train ms/step', 'train CPU ms/step', 'predict ms', 'eager TF ops/step', 'graph runs/step', 'train speed vs (a)'];
+  const header = [
+    'variant',
+    'resetAfter',
+    'train ms/step',
+    'train CPU ms/step',
+    'predict ms',
+    'eager TF ops/step',
+    'graph runs/step',
+    'train speed vs (a)',
+  ];
   const rows = variants.map((v, i) => {
     const train = median(timings[i].train);
     const ratio = reference >= 0 ? `${(median(timings[reference].train) / train).toFixed(2)}x` : '-';
     const cpu = median(timings[i].trainCpu).toFixed(1);
-    return [v.label, String(v.resetAfter), train.toFixed(1), cpu, median(timings[i].predict).toFixed(1), String(timings[i].ops), String(timings[i].graphRuns), ratio];
+    return [
+      v.label,
+      String(v.resetAfter),
+      train.toFixed(1),
+      cpu,
+      median(timings[i].predict).toFixed(1),
+      String(timings[i].ops),
+      String(timings[i].graphRuns),
+      ratio,
+    ];
   });
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (cells: string[]) => `| ${cells.map((cell, c) => cell.padEnd(widths[c])).join(' | ')} |`;
   console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
-  console.log(`train ms/step per round: ${variants.map((v, i) => `${v.label} ra=${v.resetAfter}: ${timings[i].train.map((t) => t.toFixed(0)).join(' ')}`).join('; ')}`);
-  console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `train ms/step per round: ${variants.map((v, i) => `${v.label} ra=${v.resetAfter}: ${timings[i].train.map((t) => t.toFixed(0)).join(' ')}`).join('; ')}`,
+  );
+  console.log(
+    `load average after: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 runCli(SPEC, main);

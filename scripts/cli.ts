@@ -113,15 +113,27 @@ export function helpText(spec: CliSpec): string {
   }
   if (spec.epilog) lines.push('', spec.epilog.trimEnd());
   const codes = { 0: 'done', 1: 'failed', ...(spec.exitCodes ?? {}) };
-  lines.push('', `Exit codes: ${Object.entries(codes).map(([code, meaning]) => `${code} ${meaning}`).join(', ')}.`);
+  lines.push(
+    '',
+    `Exit codes: ${Object.entries(codes)
+      .map(([code, meaning]) => `${code} ${meaning}`)
+      .join(', ')}.`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
 /** Parses argv against the spec; `--help` is answered here. Throws CliError on a bad option. */
 export function parseCli(spec: CliSpec, argv: string[] = process.argv.slice(2)): Omit<CliContext, 'signal'> & { help: boolean } {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean; multiple?: boolean }> = {
+    help: { type: 'boolean', short: 'h' },
+  };
   for (const [name, o] of Object.entries(spec.options)) {
-    options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.default !== undefined ? { default: o.default } : {}), ...(o.multiple ? { multiple: true } : {}) };
+    options[name] = {
+      type: o.type,
+      ...(o.short ? { short: o.short } : {}),
+      ...(o.default !== undefined ? { default: o.default } : {}),
+      ...(o.multiple ? { multiple: true } : {}),
+    };
   }
   let parsed;
   try {
@@ -164,7 +176,12 @@ export function reportError(spec: CliSpec, err: unknown): { text: string; exitCo
  * Runs a script: parses the options (answering --help), installs the Ctrl-C handler when the script is
  * abortable, awaits main, and exits with main's code (0 when it returns nothing) or the error's.
  */
-export async function runCli(spec: CliSpec, main: (context: CliContext) => Promise<number | void>, io: CliIo = processIo, argv?: string[]): Promise<void> {
+export async function runCli(
+  spec: CliSpec,
+  main: (context: CliContext) => Promise<number | void>,
+  io: CliIo = processIo,
+  argv?: string[],
+): Promise<void> {
   const controller = new AbortController();
   let code: number;
   try {

@@ -32,7 +32,10 @@ const SPEC: CliSpec = {
     profile: { type: 'string', value: 'ci|full', help: ['the budget (default: $GRU_PROFILE, else full):', ...budgets].join('\n') },
     rounds: { type: 'string', value: 'N', help: 'timing rounds per review length (default 5; medians are reported)' },
     archive: { type: 'string', value: 'PATH', help: 'the IMDB .tar.gz (default: $IMDB_ARCHIVE, else data/, else download)' },
-    'gates-only': { type: 'boolean', help: 'only what each gate buys: the GRU with r = 1 and z = 0, the full GRU and SimpleRNN\n(written to gates-summary.json; no tf.layers GRU/LSTM, no timing)' },
+    'gates-only': {
+      type: 'boolean',
+      help: 'only what each gate buys: the GRU with r = 1 and z = 0, the full GRU and SimpleRNN\n(written to gates-summary.json; no tf.layers GRU/LSTM, no timing)',
+    },
     quiet: { type: 'boolean', help: 'epoch lines only' },
   },
   epilog: 'Progress goes to stdout, warnings and errors to stderr. Ctrl-C stops at the end of the current batch; runs resume.',
@@ -44,7 +47,10 @@ const SPEC: CliSpec = {
 runCli(SPEC, async ({ values, signal }) => {
   let profile: Profile;
   try {
-    profile = parseProfile((values.profile as string | undefined) ?? process.env.GRU_PROFILE ?? 'full', values.profile === undefined ? 'GRU_PROFILE' : '--profile');
+    profile = parseProfile(
+      (values.profile as string | undefined) ?? process.env.GRU_PROFILE ?? 'full',
+      values.profile === undefined ? 'GRU_PROFILE' : '--profile',
+    );
   } catch (err) {
     fail((err as Error).message);
   }
@@ -56,7 +62,9 @@ runCli(SPEC, async ({ values, signal }) => {
   const printer = { write: say, ...(values.quiet ? { intervalSeconds: Infinity } : {}) };
   const trainGates = async () => {
     const gateSeeds = compare.GATE_SEEDS[profile];
-    say(`what each gate buys: ${compare.GATE_VARIANTS.map((v) => v.label).join(', ')}; seeds ${gateSeeds.join(', ')} (SimpleRNN: ${gateSeeds[0]})`);
+    say(
+      `what each gate buys: ${compare.GATE_VARIANTS.map((v) => v.label).join(', ')}; seeds ${gateSeeds.join(', ')} (SimpleRNN: ${gateSeeds[0]})`,
+    );
     const gateRuns = await compare.trainGateVariants(profile, data, { signal, onProgress: compare.gatePrinter(printer) });
     return { gateRuns, stopped: gateRuns.some((r) => r.outcome === 'stopped') };
   };
@@ -71,7 +79,10 @@ runCli(SPEC, async ({ values, signal }) => {
     const gateEffects = printGates(gateRuns);
     const out = path.join(path.dirname(compare.comparisonRunDir(profile, 'kerasGru')), 'gates-summary.json');
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    await writeFileAtomic(out, JSON.stringify({ profile, measuredAt: new Date().toISOString(), environment: environmentReport(), gateRuns, gateEffects }, null, 1));
+    await writeFileAtomic(
+      out,
+      JSON.stringify({ profile, measuredAt: new Date().toISOString(), environment: environmentReport(), gateRuns, gateEffects }, null, 1),
+    );
     process.stdout.write(`written: ${out}\n`);
     return;
   }
@@ -84,9 +95,17 @@ runCli(SPEC, async ({ values, signal }) => {
   for (const maxLen of compare.TIMING_LENGTHS[profile]) {
     const timed = await loadImdb({ numWords: config.numWords, maxLen, seed: config.dataSeed, archivePath });
     say(`timing one training batch of each layer at maxLen ${maxLen} (${rounds} rounds)`);
-    timings.push(...(await compare.timeBatches(compare.COMPARED_LAYERS.map((l) => l.rnn), { ...config, maxLen }, timed.train, {
-      rounds, onRound: (r, n) => say(`  round ${r}/${n}`),
-    })));
+    timings.push(
+      ...(await compare.timeBatches(
+        compare.COMPARED_LAYERS.map((l) => l.rnn),
+        { ...config, maxLen },
+        timed.train,
+        {
+          rounds,
+          onRound: (r, n) => say(`  round ${r}/${n}`),
+        },
+      )),
+    );
   }
   const { gateRuns, stopped } = await trainGates();
   if (stopped) return STOPPED_EXIT;
@@ -95,10 +114,19 @@ runCli(SPEC, async ({ values, signal }) => {
   process.stdout.write(`${table.toString()}\n${claims.toString()}\n`);
   const gateEffects = printGates(gateRuns);
   for (const t of timings) {
-    process.stdout.write(`maxLen ${t.maxLen} ${t.rnn.padEnd(9)} train ${t.trainMs.toFixed(1)} ms/batch, predict ${t.predictMs.toFixed(1)} ms, ${t.kernelsPerTrainStep} TF calls/step\n`);
+    process.stdout.write(
+      `maxLen ${t.maxLen} ${t.rnn.padEnd(9)} train ${t.trainMs.toFixed(1)} ms/batch, predict ${t.predictMs.toFixed(1)} ms, ${t.kernelsPerTrainStep} TF calls/step\n`,
+    );
   }
   const out = path.join(path.dirname(runs[0].runDir), 'summary.json');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  await writeFileAtomic(out, JSON.stringify({ profile, measuredAt: new Date().toISOString(), environment: environmentReport(), runs, timings, gateRuns, gateEffects }, null, 1));
+  await writeFileAtomic(
+    out,
+    JSON.stringify(
+      { profile, measuredAt: new Date().toISOString(), environment: environmentReport(), runs, timings, gateRuns, gateEffects },
+      null,
+      1,
+    ),
+  );
   process.stdout.write(`written: ${out}\n`);
 });

@@ -34,7 +34,12 @@ const SPEC: CliSpec = {
   options: {
     'num-words': { type: 'string', value: 'N', default: '10000', help: 'vocabulary size (default 10000)' },
     'max-len': { type: 'string', value: 'N', default: '500', help: 'ids per review (default 500)' },
-    'data-seed': { type: 'string', value: 'N', default: String(DEFAULT_SEED), help: `seed of the data set's shuffle (default ${DEFAULT_SEED})` },
+    'data-seed': {
+      type: 'string',
+      value: 'N',
+      default: String(DEFAULT_SEED),
+      help: `seed of the data set's shuffle (default ${DEFAULT_SEED})`,
+    },
     'train-size': { type: 'string', value: 'N', default: '25000', help: 'training reviews exported (default 25000)' },
     'test-size': { type: 'string', value: 'N', default: '25000', help: 'test reviews exported (default 25000)' },
     archive: { type: 'string', value: 'PATH', help: 'the IMDB .tar.gz (default: $IMDB_ARCHIVE, else the shared copy, else data/)' },

@@ -24,7 +24,7 @@ const SPEC: CliSpec = {
   },
   epilog:
     "OUT.keras is Keras 3's zip format (Keras 2.12 opens it too), OUT.h5 the legacy HDF5 format.\n" +
-    'The run\'s vocabulary is written beside it as OUT.word_index.json (word -> rank, ids = rank + 3, as imdb.get_word_index()).',
+    "The run's vocabulary is written beside it as OUT.word_index.json (word -> rank, ids = rank + 3, as imdb.get_word_index()).",
   exitCodes: { 2: 'bad options, no such run, or a run that cannot be exported' },
   knownErrors: (err) => {
     if (err instanceof KerasModelError || err instanceof ImdbError) return 2;

@@ -19,8 +19,16 @@ const SPEC: CliSpec = {
   summary: 'Measure one loadImdb() on the real archive: wall time, cache hit, peak memory, cache size.',
   usage: 'node --import tsx scripts/imdb-bench.ts [--archive PATH] [--cache-dir DIR]',
   options: {
-    archive: { type: 'string', value: 'PATH', help: 'the IMDB .tar.gz (default: $IMDB_ARCHIVE, else ../shared/data/aclImdb_v1-labeled.tar.gz)' },
-    'cache-dir': { type: 'string', value: 'DIR', help: 'the cache folder (default: <tmp>/imdb-bench-cache); run twice to time a cached load' },
+    archive: {
+      type: 'string',
+      value: 'PATH',
+      help: 'the IMDB .tar.gz (default: $IMDB_ARCHIVE, else ../shared/data/aclImdb_v1-labeled.tar.gz)',
+    },
+    'cache-dir': {
+      type: 'string',
+      value: 'DIR',
+      help: 'the cache folder (default: <tmp>/imdb-bench-cache); run twice to time a cached load',
+    },
   },
   exitCodes: { 2: 'bad options' },
 };

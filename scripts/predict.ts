@@ -26,9 +26,18 @@ const SPEC: CliSpec = {
   positionals: true,
   options: {
     'run-dir': { type: 'string', value: 'DIR', help: `the run to use (default: $${RUN_DIR_ENV}, else the default run of the profile)` },
-    profile: { type: 'string', value: 'ci|full', help: `which profile's default run (default: $${PROFILE_ENV}, else full);\ntraining-only variables (GRU_EPOCHS, GRU_MAX_LEN, ...) are ignored` },
+    profile: {
+      type: 'string',
+      value: 'ci|full',
+      help: `which profile's default run (default: $${PROFILE_ENV}, else full);\ntraining-only variables (GRU_EPOCHS, GRU_MAX_LEN, ...) are ignored`,
+    },
     epoch: { type: 'string', value: 'N|last|best', help: "which saved epoch's weights (default: last; best = lowest val_loss)" },
-    file: { type: 'string', value: 'PATH', multiple: true, help: 'read a review from a file (repeatable; - is stdin): one review per file' },
+    file: {
+      type: 'string',
+      value: 'PATH',
+      multiple: true,
+      help: 'read a review from a file (repeatable; - is stdin): one review per file',
+    },
     lines: { type: 'boolean', help: 'with --file: one review per line instead (blank lines skipped)' },
     json: { type: 'boolean', help: 'print a JSON array of {source, text, knownWords, probability, label}' },
   },
@@ -80,7 +89,8 @@ const shown = (text: string) => (text.length > 100 ? `${text.slice(0, 97)}...` :
 runCli(SPEC, async ({ values, positionals }) => {
   const files = (values.file as string[] | undefined) ?? [];
   if (values.lines && files.length === 0) fail('--lines applies to --file: give --file PATH (or --file - for stdin)');
-  if (positionals.length === 0 && files.length === 0) fail('give at least one review text, e.g. "A wonderful film.", or --file PATH (- for stdin)');
+  if (positionals.length === 0 && files.length === 0)
+    fail('give at least one review text, e.g. "A wonderful film.", or --file PATH (- for stdin)');
   let profile;
   try {
     profile = values.profile === undefined ? undefined : parseProfile(values.profile as string, '--profile');
@@ -105,14 +115,18 @@ runCli(SPEC, async ({ values, positionals }) => {
   const holder = predictor.complete ? null : await runLockHolder(predictor.runDir);
   process.stderr.write(
     `run ${predictor.runDir}, epoch ${predictor.epoch} (of ${predictor.completedEpochs} completed, ${predictor.config.epochs} planned): ` +
-      (predictor.complete ? 'the run is complete\n'
+      (predictor.complete
+        ? 'the run is complete\n'
         : `the run is INCOMPLETE${holder ? ` (being trained now by pid ${holder.pid})` : ' (finish it with scripts/train.ts --resume)'}\n`),
   );
   const results = predictor.classify(texts.map((t) => t.text));
   predictor.dispose();
   const rows = results.map((r, i) => ({ source: texts[i].source, ...r }));
   rows.forEach((r, i) => {
-    if (r.probability === null) process.stderr.write(`predict: text ${i + 1} (${r.source === 'argument' ? JSON.stringify(shown(r.text)) : r.source}) has no word the vocabulary knows: no verdict\n`);
+    if (r.probability === null)
+      process.stderr.write(
+        `predict: text ${i + 1} (${r.source === 'argument' ? JSON.stringify(shown(r.text)) : r.source}) has no word the vocabulary knows: no verdict\n`,
+      );
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(rows, null, 1)}\n`);

@@ -14,7 +14,16 @@ import { ImdbError } from '../lib/imdb-error';
 import { formatDuration } from '../lib/progress';
 import { bestEpoch } from '../lib/run-dir';
 import { timeEpoch, train, trainProgressPrinter } from '../lib/train';
-import { OPTION_SPECS, PROFILES, TrainError, defaultRunDir, parseOption, resolveConfig, type OptionKey, type TrainConfig } from '../lib/train-config';
+import {
+  OPTION_SPECS,
+  PROFILES,
+  TrainError,
+  defaultRunDir,
+  parseOption,
+  resolveConfig,
+  type OptionKey,
+  type TrainConfig,
+} from '../lib/train-config';
 import { STOPPED_EXIT, fail, positiveInteger, runCli, type CliSpec, type OptionDef } from './cli';
 
 const SINGLE_OPTIONS = 'Single options (flags win over environment variables, which win over the profile):';
@@ -58,7 +67,11 @@ const SPEC: CliSpec = {
     'the last complete epoch stays); a damaged config.json, state.json, model.json or weights.bin\n' +
     '(named); another trainer holding its lock (train.lock); or a resume with another archive,\n' +
     'tokenizer or vocabulary (data.json).',
-  exitCodes: { 1: 'training failed (a non-finite loss) or the data could not be read', 2: 'bad options or a run-directory problem (above)', 130: 'stopped' },
+  exitCodes: {
+    1: 'training failed (a non-finite loss) or the data could not be read',
+    2: 'bad options or a run-directory problem (above)',
+    130: 'stopped',
+  },
   abortable: true,
   knownErrors: (err) => {
     if (err instanceof TrainError) return err.code === 'NON_FINITE_LOSS' ? 1 : 2;

@@ -6,20 +6,20 @@
 // kernel in the notebook's folder (notebooks/), where `../lib/...` is outside. Running
 // tslab from the project root instead makes `import ... from "./lib/gru"` work the same
 // in JupyterLab, nbclient and CI, and tslab's file watcher recompiles lib/ on edit.
-"use strict";
-const path = require("path");
+'use strict';
+const path = require('path');
 
-const root = path.resolve(__dirname, "..");
+const root = path.resolve(__dirname, '..');
 const connectionFile = process.argv[2];
 if (!connectionFile) {
-  console.error("usage: tslab-kernel.js <connection_file>");
+  console.error('usage: tslab-kernel.js <connection_file>');
   process.exit(2);
 }
 // Jupyter may pass a path relative to the folder it started us in.
 const configPath = path.resolve(connectionFile);
 process.chdir(root);
 process.env.GRU_COURSE_ROOT = root;
-require(path.join(root, "node_modules", "tslab", "dist", "main.js")).startKernel({
+require(path.join(root, 'node_modules', 'tslab', 'dist', 'main.js')).startKernel({
   configPath,
   enableFindLocal: false,
 });
@@ -29,14 +29,14 @@ require(path.join(root, "node_modules", "tslab", "dist", "main.js")).startKernel
 // cell counts as passed. We replace its handlers: each error is printed (as before, marked) and
 // recorded in a list that the notebook runner (scripts/run_notebooks.py) reads and empties after
 // every cell, failing that cell with the error. In JupyterLab the printed error is what one sees.
-const ASYNC_ERRORS = Symbol.for("gru-course.kernel.asyncErrors");
+const ASYNC_ERRORS = Symbol.for('gru-course.kernel.asyncErrors');
 globalThis[ASYNC_ERRORS] = [];
 // tslab's own messaging can fail the same way (e.g. "Socket is blocked by a bind or unbind operation" when
 // a status message races the socket's setup): that is no fault of the notebook's code, so it is printed only.
 const TSLAB_PLUMBING = /^\s+at .*[\\/]node_modules[\\/]tslab[\\/]dist[\\/]jupyter\.js:/m;
 function asyncError(kind, err) {
-  const text = err instanceof Error ? (err.stack || String(err)) : String(err);
-  const firstFrame = text.split("\n").find((line) => /^\s+at /.test(line)) || "";
+  const text = err instanceof Error ? err.stack || String(err) : String(err);
+  const firstFrame = text.split('\n').find((line) => /^\s+at /.test(line)) || '';
   if (TSLAB_PLUMBING.test(firstFrame)) {
     process.stderr.write(`[kernel] warning: a tslab messaging error (${kind}), ignored: ${text}\n`);
     return;
@@ -44,7 +44,7 @@ function asyncError(kind, err) {
   globalThis[ASYNC_ERRORS].push(`${kind}: ${text}`);
   process.stderr.write(`[kernel] asynchronous error (${kind}): ${text}\n`);
 }
-process.removeAllListeners("uncaughtException");
-process.removeAllListeners("unhandledRejection");
-process.on("uncaughtException", (err) => asyncError("uncaught exception in a callback", err));
-process.on("unhandledRejection", (reason) => asyncError("unhandled promise rejection", reason));
+process.removeAllListeners('uncaughtException');
+process.removeAllListeners('unhandledRejection');
+process.on('uncaughtException', (err) => asyncError('uncaught exception in a callback', err));
+process.on('unhandledRejection', (reason) => asyncError('unhandled promise rejection', reason));

@@ -35,20 +35,29 @@ describe('KerasAdam', () => {
     const loss = () => w.square().mul(tf.tensor1d(c)).sum() as tf.Scalar;
     for (let s = 0; s < 5; s++) opt.minimize(loss, false, [w]);
     const got = Array.from(w.dataSync());
-    kerasReference(w0, c, 5).forEach((e, i) => assert.ok(Math.abs(got[i] - e) <= 1e-6 * Math.max(1, Math.abs(e)), `w[${i}] = ${got[i]}, Keras ${e}`));
+    kerasReference(w0, c, 5).forEach((e, i) =>
+      assert.ok(Math.abs(got[i] - e) <= 1e-6 * Math.max(1, Math.abs(e)), `w[${i}] = ${got[i]}, Keras ${e}`),
+    );
     assert.equal(opt.iterations, 5);
     opt.dispose();
   });
 
   test('getWeights/setWeights resume bit for bit', async () => {
-    const loss = (w: tf.Variable) => () => w.square().mul(tf.tensor1d([1, 3, 0.5])).sum() as tf.Scalar;
+    const loss = (w: tf.Variable) => () =>
+      w
+        .square()
+        .mul(tf.tensor1d([1, 3, 0.5]))
+        .sum() as tf.Scalar;
     const a = tf.variable(tf.tensor1d([1, -2, 0.3]));
     const optA = new KerasAdam(0.05);
     for (let s = 0; s < 3; s++) optA.minimize(loss(a), false, [a]);
     const b = tf.variable(a.clone());
     const optB = new KerasAdam(0.05);
     const saved = await optA.getWeights();
-    assert.deepEqual(saved.map((s) => s.name), ['iter', `${a.name}/m`, `${a.name}/v`]);
+    assert.deepEqual(
+      saved.map((s) => s.name),
+      ['iter', `${a.name}/m`, `${a.name}/v`],
+    );
     await optB.setWeights(saved);
     for (let s = 0; s < 4; s++) {
       optA.minimize(loss(a), false, [a]);
@@ -59,7 +68,11 @@ describe('KerasAdam', () => {
   });
 
   test('saveOptimizer/loadOptimizer: the state on disk resumes bit for bit', async () => {
-    const loss = (w: tf.Variable) => () => w.square().mul(tf.tensor1d([2, 0.5])).sum() as tf.Scalar;
+    const loss = (w: tf.Variable) => () =>
+      w
+        .square()
+        .mul(tf.tensor1d([2, 0.5]))
+        .sum() as tf.Scalar;
     const a = tf.variable(tf.tensor1d([0.7, -1.5]));
     const optA = new KerasAdam(0.02);
     for (let s = 0; s < 3; s++) optA.minimize(loss(a), false, [a]);

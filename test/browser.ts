@@ -3,11 +3,11 @@
  * downloaded browser) opens a report with the network blocked and reports what a
  * reader would see: charts drawn, equations typeset, errors, requests that left the page.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** What a report should show, from the runner's manifest.json. */
 export interface ReportExpectation {
@@ -29,15 +29,24 @@ export interface ReportObservation {
 /** Start the system Chromium headless; fail with a clear message when it is missing. */
 export async function launchChromium(): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: the browser check needs Debian's chromium (npm run setup installs it as root; ` +
-      "otherwise `sudo apt-get install chromium`, or set CHROMIUM_PATH)");
+    throw new Error(
+      `${CHROMIUM} not found: the browser check needs Debian's chromium (npm run setup installs it as root; ` +
+        'otherwise `sudo apt-get install chromium`, or set CHROMIUM_PATH)',
+    );
   }
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     // Without the background-networking flags Chromium phones home at start, which a closed network refuses.
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync"],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -45,40 +54,60 @@ export async function launchChromium(): Promise<Browser> {
 export async function observeReport(browser: Browser, file: string, expected: ReportExpectation): Promise<ReportObservation> {
   const context = await browser.newContext({ offline: true, viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
-  const obs: ReportObservation = { plots: [], typesetEquations: 0, mathErrors: 0, consoleErrors: [], externalRequests: [], failedRequests: [] };
-  await context.route("**/*", async (route) => {
+  const obs: ReportObservation = {
+    plots: [],
+    typesetEquations: 0,
+    mathErrors: 0,
+    consoleErrors: [],
+    externalRequests: [],
+    failedRequests: [],
+  };
+  await context.route('**/*', async (route) => {
     const url = route.request().url();
-    if (url.startsWith("file:") || url.startsWith("data:") || url.startsWith("blob:")) return route.continue();
+    if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
     obs.externalRequests.push(url);
-    return route.abort("blockedbyclient");
+    return route.abort('blockedbyclient');
   });
-  page.on("console", (msg) => { if (msg.type() === "error") obs.consoleErrors.push(msg.text()); });
-  page.on("pageerror", (err) => obs.consoleErrors.push(`uncaught: ${err.message}`));
-  page.on("requestfailed", (req) => {
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') obs.consoleErrors.push(msg.text());
+  });
+  page.on('pageerror', (err) => obs.consoleErrors.push(`uncaught: ${err.message}`));
+  page.on('requestfailed', (req) => {
     if (!obs.externalRequests.includes(req.url())) obs.failedRequests.push(`${req.url()} (${req.failure()?.errorText})`);
   });
 
-  await page.goto(`file://${path.resolve(file)}`, { waitUntil: "load", timeout: 120_000 });
+  await page.goto(`file://${path.resolve(file)}`, { waitUntil: 'load', timeout: 120_000 });
   // Charts draw asynchronously; MathJax typesets after its startup promise.
-  await page.waitForFunction((n: number) => document.querySelectorAll(".js-plotly-plot .main-svg").length >= n,
-    expected.figures, { timeout: 60_000 }).catch(() => undefined);
+  await page
+    .waitForFunction((n: number) => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n, expected.figures, {
+      timeout: 60_000,
+    })
+    .catch(() => undefined);
   if (expected.equations > 0) {
-    await page.waitForFunction(() => {
-      const mj = (window as unknown as { MathJax?: { startup?: { promise?: Promise<unknown> } } }).MathJax;
-      return mj?.startup?.promise !== undefined;
-    }, undefined, { timeout: 30_000 }).catch(() => undefined);
-    await page.evaluate(async () => {
-      const mj = (window as unknown as { MathJax?: { startup?: { promise?: Promise<unknown> } } }).MathJax;
-      await mj?.startup?.promise;
-    }).catch(() => undefined);
+    await page
+      .waitForFunction(
+        () => {
+          const mj = (window as unknown as { MathJax?: { startup?: { promise?: Promise<unknown> } } }).MathJax;
+          return mj?.startup?.promise !== undefined;
+        },
+        undefined,
+        { timeout: 30_000 },
+      )
+      .catch(() => undefined);
+    await page
+      .evaluate(async () => {
+        const mj = (window as unknown as { MathJax?: { startup?: { promise?: Promise<unknown> } } }).MathJax;
+        await mj?.startup?.promise;
+      })
+      .catch(() => undefined);
   }
   const seen = await page.evaluate(() => ({
-    plots: Array.from(document.querySelectorAll(".js-plotly-plot")).map((el) => ({
+    plots: Array.from(document.querySelectorAll('.js-plotly-plot')).map((el) => ({
       traces: ((el as unknown as { data?: unknown[] }).data ?? []).length,
-      drawn: el.querySelector(".main-svg") !== null,
+      drawn: el.querySelector('.main-svg') !== null,
     })),
-    typesetEquations: document.querySelectorAll("mjx-container").length,
-    mathErrors: document.querySelectorAll("mjx-merror, [data-mjx-error]").length,
+    typesetEquations: document.querySelectorAll('mjx-container').length,
+    mathErrors: document.querySelectorAll('mjx-merror, [data-mjx-error]').length,
   }));
   Object.assign(obs, seen);
   await context.close();
@@ -107,8 +136,8 @@ export function reportProblems(expected: ReportExpectation, obs: ReportObservati
 
 /** How many diagrams an executed notebook shows: outputs carrying an `image/svg+xml` representation. */
 export function diagramsShown(executedNotebook: string): number {
-  const nb = JSON.parse(fs.readFileSync(executedNotebook, "utf8")) as { cells: { outputs?: { data?: Record<string, unknown> }[] }[] };
-  return nb.cells.reduce((n, cell) => n + (cell.outputs ?? []).filter((o) => o.data?.["image/svg+xml"] !== undefined).length, 0);
+  const nb = JSON.parse(fs.readFileSync(executedNotebook, 'utf8')) as { cells: { outputs?: { data?: Record<string, unknown> }[] }[] };
+  return nb.cells.reduce((n, cell) => n + (cell.outputs ?? []).filter((o) => o.data?.['image/svg+xml'] !== undefined).length, 0);
 }
 
 /** One diagram as the browser drew it. */
@@ -124,23 +153,25 @@ export interface DiagramObservation {
 /** Open a report offline and look at every `.gru-diagram` (an <img> of the SVG, or the SVG inline). */
 export async function observeDiagrams(browser: Browser, file: string): Promise<DiagramObservation[]> {
   const context = await browser.newContext({ offline: true, viewport: { width: 1280, height: 900 } });
-  await context.route("**/*", (route) => {
+  await context.route('**/*', (route) => {
     const url = route.request().url();
-    return url.startsWith("file:") || url.startsWith("data:") ? route.continue() : route.abort("blockedbyclient");
+    return url.startsWith('file:') || url.startsWith('data:') ? route.continue() : route.abort('blockedbyclient');
   });
   const page = await context.newPage();
-  await page.goto(file.startsWith("file:") ? file : `file://${path.resolve(file)}`, { waitUntil: "load", timeout: 120_000 });
+  await page.goto(file.startsWith('file:') ? file : `file://${path.resolve(file)}`, { waitUntil: 'load', timeout: 120_000 });
   const seen = await page.evaluate(async () => {
-    const els = Array.from(document.querySelectorAll(".gru-diagram"));
+    const els = Array.from(document.querySelectorAll('.gru-diagram'));
     await Promise.all(els.map((el) => (el instanceof HTMLImageElement ? el.decode().catch(() => undefined) : undefined)));
     return els.map((el) => {
       const box = el.getBoundingClientRect();
       const style = getComputedStyle(el);
       const decoded = el instanceof HTMLImageElement ? el.complete && el.naturalWidth > 0 : box.width > 0 && box.height > 0;
       return {
-        name: el.getAttribute("data-diagram") ?? el.getAttribute("aria-labelledby") ?? el.tagName,
-        decoded, width: box.width, height: box.height,
-        visible: style.display !== "none" && style.visibility !== "hidden" && Number(style.opacity) > 0,
+        name: el.getAttribute('data-diagram') ?? el.getAttribute('aria-labelledby') ?? el.tagName,
+        decoded,
+        width: box.width,
+        height: box.height,
+        visible: style.display !== 'none' && style.visibility !== 'hidden' && Number(style.opacity) > 0,
       };
     });
   });
@@ -166,16 +197,18 @@ export function diagramProblems(expected: number, seen: DiagramObservation[]): s
 export async function observeStderrAreas(browser: Browser, file: string): Promise<string[]> {
   const context = await browser.newContext({ offline: true });
   const page = await context.newPage();
-  await context.route("**/*", (route) => (route.request().url().startsWith("file:") ? route.continue() : route.abort("blockedbyclient")));
-  await page.goto(`file://${path.resolve(file)}`, { waitUntil: "domcontentloaded", timeout: 120_000 });
-  const texts = await page.evaluate(() => Array.from(
-    document.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]'), (el) => (el.textContent ?? "").trim()));
+  await context.route('**/*', (route) => (route.request().url().startsWith('file:') ? route.continue() : route.abort('blockedbyclient')));
+  await page.goto(`file://${path.resolve(file)}`, { waitUntil: 'domcontentloaded', timeout: 120_000 });
+  const texts = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('[data-mime-type="application/vnd.jupyter.stderr"]'), (el) => (el.textContent ?? '').trim()),
+  );
   await context.close();
   return texts;
 }
 
 /** Text on stderr is an error or a warning; anything else there (progress, info) is a problem, one line per area. */
 export function stderrAreaProblems(areas: string[]): string[] {
-  return areas.filter((text) => !/\bwarn(ing)?\b/i.test(text))
-    .map((text) => `stderr output (shown as an error): ${text.split("\n")[0].slice(0, 200)}`);
+  return areas
+    .filter((text) => !/\bwarn(ing)?\b/i.test(text))
+    .map((text) => `stderr output (shown as an error): ${text.split('\n')[0].slice(0, 200)}`);
 }

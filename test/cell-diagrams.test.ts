@@ -16,8 +16,11 @@ const ROOT = path.resolve(__dirname, '..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'diagrams');
 
 const ALL: Diagram[] = [
-  gruCellDiagram(1), gruCellDiagram(2), gruCellDiagram(3),
-  gruCellDiagram(2, 'before'), gruCellDiagram(3, 'before'),
+  gruCellDiagram(1),
+  gruCellDiagram(2),
+  gruCellDiagram(3),
+  gruCellDiagram(2, 'before'),
+  gruCellDiagram(3, 'before'),
   recurrentCellsDiagram(),
 ];
 
@@ -54,7 +57,7 @@ describe('every diagram is well-formed, self-contained SVG with a text alternati
   }
 });
 
-describe('the GRU build-up uses the equations\' symbols, step by step', () => {
+describe("the GRU build-up uses the equations' symbols, step by step", () => {
   const symbols = (d: Diagram) => new Set(texts(d).flatMap((t) => [t, ...t.split(/[\s,:;()=+]+/)]));
   const all = ['xt', 'ht−1', 'zt', 'rt', 'h̃t', 'ht', 'σ', 'tanh', '⊙', '1−'];
 
@@ -98,12 +101,18 @@ describe('the GRU build-up uses the equations\' symbols, step by step', () => {
     assert.ok(afterTexts.some((t) => /^Reset-after \(Keras's default\): rt multiplies ht−1Uh \+ brech, after/.test(t)));
     assert.ok(beforeTexts.some((t) => /^Reset-before .*rt multiplies ht−1, before the product with Uh/.test(t)));
     // the two differ only in step 2's parts: step 1 is the same picture
-    assert.equal(gruCellDiagram(1, 'after').svg.replace(/reset-after/g, 'X'), gruCellDiagram(1, 'before').svg.replace(/reset-before/g, 'X'));
+    assert.equal(
+      gruCellDiagram(1, 'after').svg.replace(/reset-after/g, 'X'),
+      gruCellDiagram(1, 'before').svg.replace(/reset-before/g, 'X'),
+    );
   });
 
-  test('Keras\'s convention: z_t keeps h_{t-1}, 1 − z_t takes the candidate', () => {
+  test("Keras's convention: z_t keeps h_{t-1}, 1 − z_t takes the candidate", () => {
     const d = gruCellDiagram(3);
-    assert.ok(texts(d).some((t) => t.startsWith('ht = zt ⊙ ht−1 + (1 − zt) ⊙ h̃t')), texts(d).join(' | '));
+    assert.ok(
+      texts(d).some((t) => t.startsWith('ht = zt ⊙ ht−1 + (1 − zt) ⊙ h̃t')),
+      texts(d).join(' | '),
+    );
     assert.match(d.description, /h_t = z_t ⊙ h_\{t-1\} \+ \(1 − z_t\) ⊙ h̃_t/);
   });
 
@@ -128,7 +137,7 @@ describe('display', () => {
     assert.equal(bundle['text/plain'], `[diagram] ${d.title}. ${d.description}`);
   });
 
-  test('showDiagram sends that bundle as one display_data through tslab\'s writer', () => {
+  test("showDiagram sends that bundle as one display_data through tslab's writer", () => {
     const file = path.join(os.tmpdir(), 'node_modules', 'tslab', 'dist', 'jupyter.js');
     const sent: unknown[] = [];
     const cache = require.cache as Record<string, unknown>;
@@ -144,7 +153,10 @@ describe('display', () => {
   test('outside a kernel, showDiagram prints the text alternative', (t) => {
     const log = t.mock.method(console, 'log', () => undefined);
     showDiagram(d);
-    assert.deepEqual(log.mock.calls.map((c) => c.arguments), [[bundle['text/plain']]]);
+    assert.deepEqual(
+      log.mock.calls.map((c) => c.arguments),
+      [[bundle['text/plain']]],
+    );
   });
 });
 
@@ -154,14 +166,19 @@ describe('in Chromium', () => {
     browser = await launchChromium();
     fs.mkdirSync(ARTIFACTS, { recursive: true });
   });
-  after(async () => { await browser?.close(); });
+  after(async () => {
+    await browser?.close();
+  });
 
   for (const d of ALL) {
     test(`${d.name}: labels inside the picture, apart from each other and from the wires; PNGs written`, async () => {
       assert.ok(browser);
       const page = await browser.newPage({ viewport: { width: 1100, height: 700 } });
       const problems = await layoutProblems(page, d.svg);
-      for (const [theme, background] of [['light', '#ffffff'], ['dark', '#111111']] as const) {
+      for (const [theme, background] of [
+        ['light', '#ffffff'],
+        ['dark', '#111111'],
+      ] as const) {
         await page.setContent(`<html><body style="margin:12px;background:${background}">${diagramBundle(d)['text/html']}</body></html>`);
         const img = await page.$('img');
         assert.ok(img);
@@ -175,13 +192,18 @@ describe('in Chromium', () => {
   test('the layout check finds overlapping labels, clipped labels and wires through labels', async () => {
     assert.ok(browser);
     const page = await browser.newPage();
-    const bad = `<svg xmlns="${SVG_NS}" width="300" height="100" viewBox="0 0 300 100">` +
+    const bad =
+      `<svg xmlns="${SVG_NS}" width="300" height="100" viewBox="0 0 300 100">` +
       '<text x="20" y="40" font-size="16">first label</text><text x="40" y="44" font-size="16">second</text>' +
       '<text x="250" y="80" font-size="16">clipped at the edge</text>' +
       '<text x="20" y="90" font-size="16">crossed</text><path class="wire" d="M10 84 L120 84"/></svg>';
     const found = await layoutProblems(page, bad);
     await page.close();
-    assert.deepEqual(found.sort(), ['"clipped at the edge" is clipped by the edge', '"first label" overlaps "second"', 'a wire crosses "crossed"']);
+    assert.deepEqual(found.sort(), [
+      '"clipped at the edge" is clipped by the edge',
+      '"first label" overlaps "second"',
+      'a wire crosses "crossed"',
+    ]);
   });
 
   test('the report check counts diagrams and fails on one that does not render', async () => {
@@ -192,10 +214,16 @@ describe('in Chromium', () => {
     const file = path.join(dir, 'report.html');
     fs.writeFileSync(file, `<html><body>${good}${broken}</body></html>`);
     const seen = await observeDiagrams(browser, file);
-    assert.deepEqual(seen.map((s) => s.decoded), [true, false]);
+    assert.deepEqual(
+      seen.map((s) => s.decoded),
+      [true, false],
+    );
     assert.deepEqual(diagramProblems(2, seen.slice(0, 1)), ['1 diagrams in the report, the notebook shows 2']);
     assert.deepEqual(diagramProblems(1, seen.slice(0, 1)), []);
-    assert.ok(diagramProblems(2, seen).some((p) => /diagram 2 \(gru-step-2-reset-after\) did not render/.test(p)), diagramProblems(2, seen).join('\n'));
+    assert.ok(
+      diagramProblems(2, seen).some((p) => /diagram 2 \(gru-step-2-reset-after\) did not render/.test(p)),
+      diagramProblems(2, seen).join('\n'),
+    );
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
@@ -210,7 +238,8 @@ async function layoutProblems(page: import('playwright-core').Page, svgSource: s
       return { text: t.textContent ?? '', x: b.x, y: b.y, w: b.width, h: b.height };
     });
     const wires = Array.from(svg.querySelectorAll('path.wire')).map((p) =>
-      Array.from((p.getAttribute('d') ?? '').matchAll(/[ML](-?[\d.]+) (-?[\d.]+)/g), (m) => [Number(m[1]), Number(m[2])]));
+      Array.from((p.getAttribute('d') ?? '').matchAll(/[ML](-?[\d.]+) (-?[\d.]+)/g), (m) => [Number(m[1]), Number(m[2])]),
+    );
     const [, , width, height] = (svg.getAttribute('viewBox') ?? '').split(' ').map(Number);
     return { labels, wires, width, height };
   });
@@ -219,7 +248,8 @@ async function layoutProblems(page: import('playwright-core').Page, svgSource: s
   const boxes = layout.labels.map((l) => ({ ...l, x0: l.x + inset, y0: l.y + inset, x1: l.x + l.w - inset, y1: l.y + l.h - inset }));
   for (const b of boxes) {
     if (b.w <= 0 || b.h <= 0) problems.push(`"${b.text}" has no size`);
-    if (b.x < 2 || b.y < 2 || b.x + b.w > layout.width - 2 || b.y + b.h > layout.height - 2) problems.push(`"${b.text}" is clipped by the edge`);
+    if (b.x < 2 || b.y < 2 || b.x + b.w > layout.width - 2 || b.y + b.h > layout.height - 2)
+      problems.push(`"${b.text}" is clipped by the edge`);
   }
   for (let i = 0; i < boxes.length; i++) {
     for (let j = i + 1; j < boxes.length; j++) {
@@ -244,7 +274,12 @@ function segmentHitsBox(p: [number, number], q: [number, number], b: { x0: numbe
   const dy = q[1] - p[1];
   let t0 = 0;
   let t1 = 1;
-  for (const [den, num] of [[-dx, p[0] - b.x0], [dx, b.x1 - p[0]], [-dy, p[1] - b.y0], [dy, b.y1 - p[1]]]) {
+  for (const [den, num] of [
+    [-dx, p[0] - b.x0],
+    [dx, b.x1 - p[0]],
+    [-dy, p[1] - b.y0],
+    [dy, b.y1 - p[1]],
+  ]) {
     if (den === 0) {
       if (num < 0) return false;
     } else {

@@ -36,10 +36,15 @@ async function run(argv: string[], main: Parameters<typeof runCli>[1], interrupt
     },
     onInterrupt: (h) => void (handler = h),
   };
-  await runCli(SPEC, async (context) => {
-    for (let i = 0; i < interrupts; i++) handler?.();
-    return main(context);
-  }, io, argv);
+  await runCli(
+    SPEC,
+    async (context) => {
+      for (let i = 0; i < interrupts; i++) handler?.();
+      return main(context);
+    },
+    io,
+    argv,
+  );
   return out;
 }
 
@@ -63,8 +68,14 @@ test('options reach main; an unknown option or a bad value is a usage error (exi
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /^demo: Unknown option '--bogus'.*\nRun with --help for the options\.\n$/s);
   const bad = await run(['--size', '0'], async ({ values }) => void positiveInteger(values.size, '--size'));
-  assert.deepEqual([bad.code, bad.stderr], [2, 'demo: --size "0": use a positive integer in decimal digits\nRun with --help for the options.\n']);
-  assert.throws(() => fail('no'), (err: unknown) => err instanceof CliError && err.exitCode === 2);
+  assert.deepEqual(
+    [bad.code, bad.stderr],
+    [2, 'demo: --size "0": use a positive integer in decimal digits\nRun with --help for the options.\n'],
+  );
+  assert.throws(
+    () => fail('no'),
+    (err: unknown) => err instanceof CliError && err.exitCode === 2,
+  );
   // Integers in decimal digits only: Number() would read these as 2, 10, 3.
   for (const text of ['0x2', '1e1', '0b11', '2.0', ' 4x']) {
     const r = await run(['--size', text], async ({ values }) => void positiveInteger(values.size, '--size'));
@@ -75,7 +86,12 @@ test('options reach main; an unknown option or a bad value is a usage error (exi
 test('an option marked multiple may be repeated: main gets its values in order', async () => {
   const spec: CliSpec = { ...SPEC, options: { ...SPEC.options, file: { type: 'string', value: 'PATH', multiple: true, help: 'a file' } } };
   const values: unknown[] = [];
-  await runCli(spec, async (context) => void values.push(context.values.file), { stdout: () => {}, stderr: () => {}, exit: () => {}, onInterrupt: () => {} }, ['--file', 'a', '--file', '-', '--file', 'c']);
+  await runCli(
+    spec,
+    async (context) => void values.push(context.values.file),
+    { stdout: () => {}, stderr: () => {}, exit: () => {}, onInterrupt: () => {} },
+    ['--file', 'a', '--file', '-', '--file', 'c'],
+  );
   assert.deepEqual(values, [['a', '-', 'c']]);
 });
 
@@ -105,11 +121,19 @@ test('Ctrl-C: the first aborts the signal (stop at the end of the batch), the se
 test('every script answers --help from its table and rejects an unknown option with exit 2', () => {
   for (const script of ['train', 'predict', 'compare', 'export-imdb', 'imdb-bench', 'bench-epoch', 'bench-gru']) {
     const file = path.join(ROOT, 'scripts', `${script}.ts`);
-    const help = spawnSync(process.execPath, ['--import', 'tsx', file, '--help'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
+    const help = spawnSync(process.execPath, ['--import', 'tsx', file, '--help'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+    });
     assert.equal(help.status, 0, `${script} --help: ${help.stderr}`);
     assert.match(help.stdout, /Usage: node --import tsx scripts\//, script);
     assert.match(help.stdout, /Exit codes: 0 done, 1 /, script);
-    const bad = spawnSync(process.execPath, ['--import', 'tsx', file, '--no-such-option'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', file, '--no-such-option'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+    });
     assert.equal(bad.status, 2, `${script}: ${bad.stderr}`);
     assert.match(bad.stderr, new RegExp(`^${script}: Unknown option '--no-such-option'`), script);
   }
@@ -121,6 +145,10 @@ test('epochChoice reads --epoch as last (default), best, or a positive decimal i
   assert.equal(epochChoice('best'), 'best');
   assert.equal(epochChoice('3'), 3);
   for (const bad of ['0', '-1', '1.5', '1e1', '0x2', 'first', '']) {
-    assert.throws(() => epochChoice(bad), (err: unknown) => err instanceof CliError && /--epoch .*use a positive integer, last or best/.test(err.message), bad);
+    assert.throws(
+      () => epochChoice(bad),
+      (err: unknown) => err instanceof CliError && /--epoch .*use a positive integer, last or best/.test(err.message),
+      bad,
+    );
   }
 });

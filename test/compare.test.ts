@@ -43,7 +43,17 @@ import { PROFILES, type TrainConfig } from '../lib/train-config';
 import { tempDir, writeArchive } from './fixtures';
 
 const KINDS = COMPARED_LAYERS.map((l) => l.rnn);
-const TINY: Partial<TrainConfig> = { numWords: 50, maxLen: 12, embeddingDim: 4, units: 3, trainSize: 6, testSize: 4, batchSize: 4, evalBatchSize: 4, epochs: 1 };
+const TINY: Partial<TrainConfig> = {
+  numWords: 50,
+  maxLen: 12,
+  embeddingDim: 4,
+  units: 3,
+  trainSize: 6,
+  testSize: 4,
+  batchSize: 4,
+  evalBatchSize: 4,
+  epochs: 1,
+};
 
 let dir: string;
 let data: ImdbData;
@@ -62,15 +72,28 @@ test('every layer gets the same budget: configs differ only in the recurrent lay
     for (const c of configs) {
       const { rnn: _rnn, ...rest } = c;
       const { rnn: _first, ...first } = configs[0];
-      void _rnn, void _first;
+      (void _rnn, void _first);
       assert.deepEqual(rest, first);
       // the reference model's sizes, optimizer and dropout are kept
-      for (const key of ['numWords', 'embeddingDim', 'units', 'dropout', 'recurrentDropout', 'batchSize', 'learningRate', 'seed', 'dataSeed'] as const) {
+      for (const key of [
+        'numWords',
+        'embeddingDim',
+        'units',
+        'dropout',
+        'recurrentDropout',
+        'batchSize',
+        'learningRate',
+        'seed',
+        'dataSeed',
+      ] as const) {
         assert.equal(c[key], PROFILES.full[key], `${profile} ${c.rnn} ${key}`);
       }
       assert.ok(TIMING_LENGTHS[profile].includes(c.maxLen), 'time per batch is measured at the comparison length');
     }
-    assert.deepEqual(configs.map((c) => c.rnn), KINDS);
+    assert.deepEqual(
+      configs.map((c) => c.rnn),
+      KINDS,
+    );
   }
   const ci = comparisonConfig('ci', 'lstm');
   const full = comparisonConfig('full', 'lstm');
@@ -91,7 +114,10 @@ test('timeBatches: medians for every layer; the native-graph GRU sends far fewer
   const rounds: number[] = [];
   const timings = await timeBatches(KINDS, config, data.train, { rounds: 2, onRound: (r) => rounds.push(r) });
   assert.deepEqual(rounds, [1, 2]);
-  assert.deepEqual(timings.map((t) => t.rnn), KINDS);
+  assert.deepEqual(
+    timings.map((t) => t.rnn),
+    KINDS,
+  );
   for (const t of timings) {
     assert.ok(t.trainMs > 0 && t.predictMs > 0 && Number.isFinite(t.trainMs), JSON.stringify(t));
     assert.equal(t.maxLen, 12);
@@ -102,7 +128,10 @@ test('timeBatches: medians for every layer; the native-graph GRU sends far fewer
   // an eager loop calls TensorFlow per step and gate, so its calls grow with maxLen (12 here)
   assert.ok(calls('tfGru') > 12 * 10 && calls('lstm') > 12 * 10, `tfGru ${calls('tfGru')}, lstm ${calls('lstm')}`);
   assert.ok(calls('kerasGru') < calls('tfGru') / 2, `kerasGru ${calls('kerasGru')} vs tfGru ${calls('tfGru')}`);
-  await assert.rejects(timeBatches(['lstm'], { ...config, maxLen: 20 }, data.train), /reviews of 12 ids, the config wants maxLen 20: load the data with that maxLen/);
+  await assert.rejects(
+    timeBatches(['lstm'], { ...config, maxLen: 20 }, data.train),
+    /reviews of 12 ids, the config wants maxLen 20: load the data with that maxLen/,
+  );
   await assert.rejects(timeBatches(['lstm'], { ...config, batchSize: 64 }, data.train), /timing needs 64 reviews, the split has 6/);
   await assert.rejects(timeBatches(['lstm'], config, data.train, { rounds: 0 }), /rounds must be a positive integer/);
 });
@@ -111,7 +140,10 @@ test('trainComparison trains each layer in its own run directory, then loads the
   const runsDir = path.join(dir, 'runs');
   const seen = new Set<string>();
   const runs = await trainComparison('ci', data, { overrides: TINY, runsDir, onProgress: (rnn, e) => e.type === 'epoch' && seen.add(rnn) });
-  assert.deepEqual(runs.map((r) => r.rnn), KINDS);
+  assert.deepEqual(
+    runs.map((r) => r.rnn),
+    KINDS,
+  );
   assert.deepEqual([...seen].sort(), [...KINDS].sort(), 'an epoch line for every layer');
   for (const run of runs) {
     assert.equal(run.outcome, 'trained');
@@ -123,19 +155,43 @@ test('trainComparison trains each layer in its own run directory, then loads the
     assert.equal(run.totalParams, 50 * 4 + run.recurrentParams + 3 + 1);
   }
   const again = await trainComparison('ci', data, { overrides: TINY, runsDir, layers: ['lstm', 'simpleRnn'] });
-  assert.deepEqual(again.map((r) => [r.rnn, r.outcome]), [['lstm', 'loaded'], ['simpleRnn', 'loaded']]);
+  assert.deepEqual(
+    again.map((r) => [r.rnn, r.outcome]),
+    [
+      ['lstm', 'loaded'],
+      ['simpleRnn', 'loaded'],
+    ],
+  );
   assert.deepEqual(again[0].history, runs[2].history);
-  await assert.rejects(trainComparison('ci', data, { overrides: { ...TINY, units: 5 }, runsDir, layers: ['lstm'] }), /another configuration \(units: saved 3, now 5\)/);
+  await assert.rejects(
+    trainComparison('ci', data, { overrides: { ...TINY, units: 5 }, runsDir, layers: ['lstm'] }),
+    /another configuration \(units: saved 3, now 5\)/,
+  );
 });
 
 // Hand-made runs and timings, so the expected table and verdicts are known.
 function fakeRun(rnn: RnnKind, seconds: number[], valAcc: number[], valLoss: number[] = valAcc.map(() => 0.6)): ComparisonRun {
   const config = comparisonConfig('ci', rnn);
-  const history: EpochRecord[] = seconds.map((s, i) => ({ epoch: i + 1, loss: 0.5, accuracy: 0.8, val_loss: valLoss[i], val_accuracy: valAcc[i], seconds: s }));
+  const history: EpochRecord[] = seconds.map((s, i) => ({
+    epoch: i + 1,
+    loss: 0.5,
+    accuracy: 0.8,
+    val_loss: valLoss[i],
+    val_accuracy: valAcc[i],
+    seconds: s,
+  }));
   const params = paramCount(rnn, config.embeddingDim, config.units);
   return { rnn, runDir: `/runs/${rnn}`, config, history, recurrentParams: params, totalParams: params + 1_280_129, outcome: 'loaded' };
 }
-const fakeTiming = (rnn: RnnKind, trainMs: number): BatchTiming => ({ rnn, batchSize: 32, maxLen: 80, trainMs, predictMs: trainMs / 3, kernelsPerTrainStep: 800, rounds: 3 });
+const fakeTiming = (rnn: RnnKind, trainMs: number): BatchTiming => ({
+  rnn,
+  batchSize: 32,
+  maxLen: 80,
+  trainMs,
+  predictMs: trainMs / 3,
+  kernelsPerTrainStep: 800,
+  rounds: 3,
+});
 
 test('comparisonFrame: one row per layer with counted and formula parameters, times and accuracies', () => {
   const runs = [fakeRun('tfGru', [10, 20], [0.6, 0.7], [0.5, 0.4]), fakeRun('lstm', [30, 30], [0.65, 0.66], [0.4, 0.45])];
@@ -156,10 +212,17 @@ test('comparisonFrame: one row per layer with counted and formula parameters, ti
 
 test('checkClaims: each claim holds or not by the measurements, GRU (tf.layers) against LSTM', () => {
   // the GRU keeps epoch 2 (70.0%), the LSTM epoch 1 (70.5%): its later 90% has a higher validation loss
-  const runs = [fakeRun('simpleRnn', [5], [0.5]), fakeRun('tfGru', [10, 20], [0.6, 0.70], [0.5, 0.4]), fakeRun('lstm', [30, 30], [0.705, 0.9], [0.3, 0.35])];
+  const runs = [
+    fakeRun('simpleRnn', [5], [0.5]),
+    fakeRun('tfGru', [10, 20], [0.6, 0.7], [0.5, 0.4]),
+    fakeRun('lstm', [30, 30], [0.705, 0.9], [0.3, 0.35]),
+  ];
   const checks = checkClaims(runs, [fakeTiming('tfGru', 100), fakeTiming('lstm', 50)]);
   const byClaim = Object.fromEntries(checks.map((c) => [c.claim, c]));
-  assert.deepEqual(checks.map((c) => c.claim), ['fewer parameters', 'less arithmetic per step', 'faster training step', 'faster epoch', 'as accurate']);
+  assert.deepEqual(
+    checks.map((c) => c.claim),
+    ['fewer parameters', 'less arithmetic per step', 'faster training step', 'faster epoch', 'as accurate'],
+  );
   assert.equal(byClaim['fewer parameters'].holds, true);
   assert.equal(byClaim['fewer parameters'].ratio, 98_688 / 131_584);
   assert.equal(byClaim['less arithmetic per step'].ratio, 0.75);
@@ -174,9 +237,12 @@ test('checkClaims: each claim holds or not by the measurements, GRU (tf.layers) 
 });
 
 test('npm run compare: --help, and bad options exit 2 with what was wrong', () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'compare.ts'), ...args], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
-  });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'compare.ts'), ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+    });
   const help = run('--help');
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout, /full: 5000 training \/ 5000 test reviews, maxLen 200, 4 epochs/);
@@ -202,7 +268,7 @@ test('comparisonPrinter: every line names its layer', () => {
 
 test('gate variants: the comparison budget with one gate held; the first seed reuses the comparison runs of GRU and SimpleRNN', () => {
   for (const profile of ['ci', 'full'] as const) {
-    assert.equal(GATE_SEEDS[profile][0], comparisonConfig(profile, 'kerasGru').seed, 'the first seed is the budget\'s');
+    assert.equal(GATE_SEEDS[profile][0], comparisonConfig(profile, 'kerasGru').seed, "the first seed is the budget's");
     for (const variant of GATE_VARIANTS) {
       const c = gateConfig(profile, variant, GATE_SEEDS[profile][0]);
       const { fixedGates, ...rest } = c;
@@ -212,7 +278,10 @@ test('gate variants: the comparison budget with one gate held; the first seed re
     }
     assert.equal(gateRunDir(profile, gateVariant('kerasGru'), 42, '/r'), comparisonRunDir(profile, 'kerasGru', '/r'));
     assert.equal(gateRunDir(profile, gateVariant('simpleRnn'), 42, '/r'), comparisonRunDir(profile, 'simpleRnn', '/r'));
-    assert.equal(gateRunDir(profile, gateVariant('kerasGru-reset1'), 43, '/r'), path.join('/r', `compare-${profile}`, 'kerasGru-reset1-seed43'));
+    assert.equal(
+      gateRunDir(profile, gateVariant('kerasGru-reset1'), 43, '/r'),
+      path.join('/r', `compare-${profile}`, 'kerasGru-reset1-seed43'),
+    );
   }
   assert.deepEqual(gateVariant('kerasGru-reset1').fixedGates, { reset: 1 });
   assert.deepEqual(gateVariant('kerasGru-update0').fixedGates, { update: 0 });
@@ -224,10 +293,18 @@ test('trainGateVariants: the GRU variants per seed, SimpleRNN once; runs of trai
   const [own] = await trainComparison('ci', data, { overrides: TINY, runsDir, layers: ['kerasGru'] });
   const labels = new Set<string>();
   const runs = await trainGateVariants('ci', data, { overrides: TINY, runsDir, seeds: [42, 43], onProgress: (label) => labels.add(label) });
-  assert.deepEqual(runs.map((r) => `${r.variant.id}/${r.seed}/${r.outcome}`), [
-    'kerasGru/42/loaded', 'kerasGru-reset1/42/trained', 'kerasGru-update0/42/trained', 'simpleRnn/42/trained',
-    'kerasGru/43/trained', 'kerasGru-reset1/43/trained', 'kerasGru-update0/43/trained',
-  ]);
+  assert.deepEqual(
+    runs.map((r) => `${r.variant.id}/${r.seed}/${r.outcome}`),
+    [
+      'kerasGru/42/loaded',
+      'kerasGru-reset1/42/trained',
+      'kerasGru-update0/42/trained',
+      'simpleRnn/42/trained',
+      'kerasGru/43/trained',
+      'kerasGru-reset1/43/trained',
+      'kerasGru-update0/43/trained',
+    ],
+  );
   assert.deepEqual(runs[0].history, own.history);
   assert.ok(labels.has('kerasGru-reset1 seed 43'));
   // the saved run holds the option, and its model computes with r = 1
@@ -238,7 +315,10 @@ test('trainGateVariants: the GRU variants per seed, SimpleRNN once; runs of trai
   assert.deepEqual(gru.fixedGates, { reset: 1 });
   saved.model.dispose();
   const again = await trainGateVariants('ci', data, { overrides: TINY, runsDir, seeds: [42, 43] });
-  assert.ok(again.every((r) => r.outcome === 'loaded'), 'a second call loads every run');
+  assert.ok(
+    again.every((r) => r.outcome === 'loaded'),
+    'a second call loads every run',
+  );
   assert.equal(gateRunFrame(again).height, 7);
 });
 
@@ -246,23 +326,36 @@ test('trainGateVariants: the GRU variants per seed, SimpleRNN once; runs of trai
 function fakeGateRun(id: string, seed: number, valAcc: number[], valLoss: number[]): GateRun {
   const variant = gateVariant(id);
   const config = { ...gateConfig('ci', variant, seed), epochs: valAcc.length };
-  const history: EpochRecord[] = valAcc.map((a, i) => ({ epoch: i + 1, loss: 0.5, accuracy: 0.8, val_loss: valLoss[i], val_accuracy: a, seconds: 1 }));
+  const history: EpochRecord[] = valAcc.map((a, i) => ({
+    epoch: i + 1,
+    loss: 0.5,
+    accuracy: 0.8,
+    val_loss: valLoss[i],
+    val_accuracy: a,
+    seconds: 1,
+  }));
   return { variant, seed, runDir: `/runs/${id}-${seed}`, config, history, outcome: 'loaded' };
 }
 
 test('gateEffects: paired by seed against the full GRU; "worse" only when every seed agrees on accuracy and loss', () => {
   const runs = [
-    fakeGateRun('kerasGru', 42, [0.70, 0.80], [0.60, 0.50]), fakeGateRun('kerasGru', 43, [0.72, 0.78], [0.55, 0.52]),
+    fakeGateRun('kerasGru', 42, [0.7, 0.8], [0.6, 0.5]),
+    fakeGateRun('kerasGru', 43, [0.72, 0.78], [0.55, 0.52]),
     // r = 1: kept epochs 2 (0.79) and 2 (0.77): 1 point lower in both seeds, loss higher in both
-    fakeGateRun('kerasGru-reset1', 42, [0.70, 0.79], [0.60, 0.51]), fakeGateRun('kerasGru-reset1', 43, [0.70, 0.77], [0.60, 0.53]),
+    fakeGateRun('kerasGru-reset1', 42, [0.7, 0.79], [0.6, 0.51]),
+    fakeGateRun('kerasGru-reset1', 43, [0.7, 0.77], [0.6, 0.53]),
     // z = 0: lower in seed 42, higher in seed 43: no clear difference
-    fakeGateRun('kerasGru-update0', 42, [0.60, 0.70], [0.70, 0.60]), fakeGateRun('kerasGru-update0', 43, [0.70, 0.80], [0.60, 0.50]),
-    fakeGateRun('simpleRnn', 42, [0.50, 0.55], [0.69, 0.68]),
+    fakeGateRun('kerasGru-update0', 42, [0.6, 0.7], [0.7, 0.6]),
+    fakeGateRun('kerasGru-update0', 43, [0.7, 0.8], [0.6, 0.5]),
+    fakeGateRun('simpleRnn', 42, [0.5, 0.55], [0.69, 0.68]),
   ];
   const effects = Object.fromEntries(gateEffects(runs).map((e) => [e.variant.id, e]));
   assert.deepEqual(Object.keys(effects), ['kerasGru-reset1', 'kerasGru-update0', 'simpleRnn']);
   assert.deepEqual(effects['kerasGru-reset1'].seeds, [42, 43]);
-  assert.deepEqual(effects['kerasGru-reset1'].accuracyDifferences.map((d) => +d.toFixed(4)), [-0.01, -0.01]);
+  assert.deepEqual(
+    effects['kerasGru-reset1'].accuracyDifferences.map((d) => +d.toFixed(4)),
+    [-0.01, -0.01],
+  );
   assert.equal(effects['kerasGru-reset1'].verdict, 'worse');
   assert.equal(effects['kerasGru-update0'].verdict, 'no clear difference');
   assert.deepEqual(effects['simpleRnn'].seeds, [42], 'SimpleRNN: one seed');
@@ -274,6 +367,9 @@ test('gateEffects: paired by seed against the full GRU; "worse" only when every 
   assert.equal(gateEffectFrame(gateEffects(runs)).height, 3);
   // the curves: per epoch, the mean over seeds
   const curves = gateCurves(runs, 'val_accuracy');
-  assert.deepEqual(curves['GRU'].map((v) => +v.toFixed(4)), [0.71, 0.79]);
-  assert.deepEqual(curves['SimpleRNN'], [0.50, 0.55]);
+  assert.deepEqual(
+    curves['GRU'].map((v) => +v.toFixed(4)),
+    [0.71, 0.79],
+  );
+  assert.deepEqual(curves['SimpleRNN'], [0.5, 0.55]);
 });

@@ -22,7 +22,11 @@ import { RNN_KINDS, paramCount } from '../lib/recurrent-layers';
 
 describe('parameter counts: formulas against built layers', () => {
   test('formulas equal countParams() of the built layers, for the reference and for odd sizes', () => {
-    for (const [inputDim, units] of [[128, 128], [7, 5], [1, 3]]) {
+    for (const [inputDim, units] of [
+      [128, 128],
+      [7, 5],
+      [1, 3],
+    ]) {
       for (const kind of RNN_KINDS) {
         assert.equal(builtLayerParamCount(kind, inputDim, units), paramCount(kind, inputDim, units), `${kind} ${inputDim}x${units}`);
       }
@@ -34,9 +38,10 @@ describe('parameter counts: formulas against built layers', () => {
     const rows = paramCountTable(12, 4);
     assert.equal(rows.length, 4);
     for (const row of rows) assert.equal(row.byLayer, row.byFormula, row.layer);
-    assert.deepEqual(rows.map((r) => r.byFormula), [
-      paramCount('simpleRnn', 12, 4), paramCount('tfGru', 12, 4), paramCount('kerasGru', 12, 4), paramCount('lstm', 12, 4),
-    ]);
+    assert.deepEqual(
+      rows.map((r) => r.byFormula),
+      [paramCount('simpleRnn', 12, 4), paramCount('tfGru', 12, 4), paramCount('kerasGru', 12, 4), paramCount('lstm', 12, 4)],
+    );
     assert.equal(tf.memory().numTensors, before);
   });
 });
@@ -80,12 +85,20 @@ describe('gradient versus distance', () => {
     const fast = jacobianNorms(last, x, 4);
     // Row i of every sample's Jacobian: the gradient of sum_b h_T[b, i] (samples do not interact).
     const squares = tf.tidy(() => {
-      const rows = [0, 1, 2, 3].map((i) => tf.grad((xx: tf.Tensor) => last(xx as tf.Tensor3D).slice([0, i], [-1, 1]).sum())(x));
+      const rows = [0, 1, 2, 3].map((i) =>
+        tf.grad((xx: tf.Tensor) =>
+          last(xx as tf.Tensor3D)
+            .slice([0, i], [-1, 1])
+            .sum(),
+        )(x),
+      );
       return tf.addN(rows.map((g) => g.square().sum(2))).sqrt(); // [samples, T]
     });
     const slow = squares.arraySync() as number[][];
     assert.equal(fast.length, 2);
-    fast.forEach((row, s) => row.forEach((v, t) => assert.ok(Math.abs(v - slow[s][t]) <= 1e-5 * Math.max(1, slow[s][t]), `s${s} t${t}: ${v} vs ${slow[s][t]}`)));
+    fast.forEach((row, s) =>
+      row.forEach((v, t) => assert.ok(Math.abs(v - slow[s][t]) <= 1e-5 * Math.max(1, slow[s][t]), `s${s} t${t}: ${v} vs ${slow[s][t]}`)),
+    );
   });
 
   test('at distance 0 the plain RNN gradient is the closed form ||diag(1 - h_T^2) W^T||', () => {
@@ -104,7 +117,10 @@ describe('gradient versus distance', () => {
     for (const cell of ['rnn', 'gru'] as const) {
       const p = gradientByDistance(cell, small);
       assert.equal(p.norm.length, 30);
-      assert.deepEqual(p.t, Array.from({ length: 30 }, (_, i) => i + 1));
+      assert.deepEqual(
+        p.t,
+        Array.from({ length: 30 }, (_, i) => i + 1),
+      );
       assert.equal(p.distance[0], 29);
       assert.equal(p.distance[29], 0);
       assert.equal(p.perSeed.length, GRADIENT_DEMO_DEFAULTS.seeds.length);
@@ -145,7 +161,13 @@ describe('gradient versus distance', () => {
     const before = tf.memory().numTensors;
     const p = gradientByDistance('rnn', { ...small, seeds: [1] });
     assert.equal(tf.memory().numTensors, before);
-    const fig = gradientDecayChart([{ name: 'a', profile: p }, { name: 'b', profile: p }], 'title');
+    const fig = gradientDecayChart(
+      [
+        { name: 'a', profile: p },
+        { name: 'b', profile: p },
+      ],
+      'title',
+    );
     assert.equal(fig.data.length, 2);
     assert.equal((fig.layout.yaxis as { type?: string }).type, 'log');
   });
@@ -178,7 +200,12 @@ describe('Keras <-> PyTorch', () => {
     const torch = torchGruStep(x, h, kerasToTorchGru(w));
     assert.ok(maxAbsDifference(keras, torch) < 1e-6);
     // Without the reordering (treating z|r|h as r|z|n) the results differ: the check can fail.
-    const unordered = { weightIh: w.kernel.transpose() as tf.Tensor2D, weightHh: w.recurrentKernel.transpose() as tf.Tensor2D, biasIh: tf.unstack(w.bias)[0] as tf.Tensor1D, biasHh: tf.unstack(w.bias)[1] as tf.Tensor1D };
+    const unordered = {
+      weightIh: w.kernel.transpose() as tf.Tensor2D,
+      weightHh: w.recurrentKernel.transpose() as tf.Tensor2D,
+      biasIh: tf.unstack(w.bias)[0] as tf.Tensor1D,
+      biasHh: tf.unstack(w.bias)[1] as tf.Tensor1D,
+    };
     assert.ok(maxAbsDifference(keras, torchGruStep(x, h, unordered)) > 1e-3);
   });
 
@@ -189,9 +216,26 @@ describe('Keras <-> PyTorch', () => {
 
 describe('readouts', () => {
   test('unitsByTime turns one sample of [batch, time, units] into units x time rows', () => {
-    const t = tf.tensor3d([[[1, 2], [3, 4], [5, 6]], [[7, 8], [9, 10], [11, 12]]]); // [2, 3, 2]
-    assert.deepEqual(unitsByTime(t), [[1, 3, 5], [2, 4, 6]]);
-    assert.deepEqual(unitsByTime(t, 1), [[7, 9, 11], [8, 10, 12]]);
+    const t = tf.tensor3d([
+      [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      [
+        [7, 8],
+        [9, 10],
+        [11, 12],
+      ],
+    ]); // [2, 3, 2]
+    assert.deepEqual(unitsByTime(t), [
+      [1, 3, 5],
+      [2, 4, 6],
+    ]);
+    assert.deepEqual(unitsByTime(t, 1), [
+      [7, 9, 11],
+      [8, 10, 12],
+    ]);
   });
 
   test('maxAbsDifference: the largest gap, and a clear error for different shapes', () => {

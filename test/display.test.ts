@@ -6,8 +6,17 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vm from 'node:vm';
 import {
-  displayBundle, LIVE_LINE_PREFIX, liveTextLine, plotlyScriptBundle, PLOTLY_MIME, resetPlotlyInjection, show, textFallback, tslabDisplayWriter,
-  type DisplayData, type ModuleCache,
+  displayBundle,
+  LIVE_LINE_PREFIX,
+  liveTextLine,
+  plotlyScriptBundle,
+  PLOTLY_MIME,
+  resetPlotlyInjection,
+  show,
+  textFallback,
+  tslabDisplayWriter,
+  type DisplayData,
+  type ModuleCache,
 } from '../lib/display';
 import { heatmap, historyChart, type Figure } from '../lib/plot';
 
@@ -16,35 +25,69 @@ const PLOTLY_MIN_JS = require.resolve('plotly.js-dist-min/plotly.min.js');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 const lossFigure = (): Figure => historyChart('Model Loss', { Train: [0.69, 0.52, 0.41], Validation: [0.66, 0.55, 0.5] });
-const gateFigure = (): Figure => heatmap([[0.1, 0.9], [0.4, 0.6]], ['the', 'movie'], ['z_t', 'r_t'], { title: 'GRU gates' });
+const gateFigure = (): Figure =>
+  heatmap(
+    [
+      [0.1, 0.9],
+      [0.4, 0.6],
+    ],
+    ['the', 'movie'],
+    ['z_t', 'r_t'],
+    { title: 'GRU gates' },
+  );
 
 /** Bodies of the inline <script> elements of an html fragment, in order. */
 function scripts(html: string): string[] {
   return Array.from(html.matchAll(/<script\b[^>]*>([\s\S]*?)<\/script>/g), (m) => m[1]);
 }
 
-interface FakeElement { id: string; innerHTML: string; text: string; insertAdjacentText(where: string, text: string): void }
-interface NewPlotCall { el: FakeElement; data: unknown; layout: unknown; config: unknown }
+interface FakeElement {
+  id: string;
+  innerHTML: string;
+  text: string;
+  insertAdjacentText(where: string, text: string): void;
+}
+interface NewPlotCall {
+  el: FakeElement;
+  data: unknown;
+  layout: unknown;
+  config: unknown;
+}
 
 /** A minimal browser for the chart script: one element, a timer queue, and window.Plotly when we say so. */
 function fakeBrowser(divId: string) {
   const el: FakeElement = {
-    id: divId, innerHTML: '<pre>…</pre>', text: '',
-    insertAdjacentText(_where, text) { this.text += text; },
+    id: divId,
+    innerHTML: '<pre>…</pre>',
+    text: '',
+    insertAdjacentText(_where, text) {
+      this.text += text;
+    },
   };
   const timers: (() => void)[] = [];
   const calls: NewPlotCall[] = [];
   const context = vm.createContext({
     document: { getElementById: (id: string) => (id === divId ? el : null) },
-    setTimeout: (fn: () => void) => { timers.push(fn); },
+    setTimeout: (fn: () => void) => {
+      timers.push(fn);
+    },
   });
   vm.runInContext('var window = this;', context);
   return {
-    el, calls, context,
+    el,
+    calls,
+    context,
     run: (code: string) => vm.runInContext(code, context),
-    loadPlotly: () => vm.runInContext('window.Plotly = { newPlot: function (el, data, layout, config) { calls.push({ el, data, layout, config }); } };',
-      Object.assign(context, { calls })),
-    tick: () => { const pending = timers.splice(0); pending.forEach((fn) => fn()); return pending.length; },
+    loadPlotly: () =>
+      vm.runInContext(
+        'window.Plotly = { newPlot: function (el, data, layout, config) { calls.push({ el, data, layout, config }); } };',
+        Object.assign(context, { calls }),
+      ),
+    tick: () => {
+      const pending = timers.splice(0);
+      pending.forEach((fn) => fn());
+      return pending.length;
+    },
   };
 }
 
@@ -127,7 +170,8 @@ describe('displayBundle', () => {
 
 describe('plotly.js injection', () => {
   const injection = plotlyScriptBundle();
-  const plotlyVersion = (JSON.parse(fs.readFileSync(path.join(path.dirname(PLOTLY_MIN_JS), 'package.json'), 'utf8')) as { version: string }).version;
+  const plotlyVersion = (JSON.parse(fs.readFileSync(path.join(path.dirname(PLOTLY_MIN_JS), 'package.json'), 'utf8')) as { version: string })
+    .version;
 
   test('inlines the whole plotly.min.js from node_modules; nothing from a CDN', () => {
     const source = fs.readFileSync(PLOTLY_MIN_JS, 'utf8');
@@ -150,7 +194,8 @@ describe('plotly.js injection', () => {
     const context = vm.createContext({ amdCalls: 0 });
     vm.runInContext('var window = this; window.define = function () { amdCalls++; }; window.define.amd = {};', context);
     const requireJsDefine: unknown = vm.runInContext('window.define', context);
-    const umd = 'if (typeof define === "function" && define.amd) { define([], function () { return {}; }); } else { window.Plotly = { newPlot: function () {} }; }';
+    const umd =
+      'if (typeof define === "function" && define.amd) { define([], function () { return {}; }); } else { window.Plotly = { newPlot: function () {} }; }';
     for (const code of [hide, umd, restore]) vm.runInContext(code, context);
     assert.equal(vm.runInContext('typeof window.Plotly', context), 'object');
     assert.equal(vm.runInContext('amdCalls', context), 0);
@@ -169,7 +214,10 @@ describe('show', () => {
     const log = t.mock.method(console, 'log', () => undefined);
     assert.equal(tslabDisplayWriter(), null);
     show(lossFigure());
-    assert.deepEqual(log.mock.calls.map((c) => c.arguments), [[textFallback(lossFigure())]]);
+    assert.deepEqual(
+      log.mock.calls.map((c) => c.arguments),
+      [[textFallback(lossFigure())]],
+    );
   });
 
   test('tslabDisplayWriter finds the writer in tslab/dist/jupyter.js of any tslab install', () => {
@@ -189,11 +237,16 @@ describe('show', () => {
     assert.equal(tslabDisplayWriter(), null);
 
     const messages: { message: DisplayData; update: boolean }[] = [];
-    jupyter.lastWriteDisplayData = (message: DisplayData, update: boolean) => { messages.push({ message, update }); };
+    jupyter.lastWriteDisplayData = (message: DisplayData, update: boolean) => {
+      messages.push({ message, update });
+    };
     try {
       // tslab's own display.text() goes through the very function show() uses.
       (require('tslab') as typeof import('tslab')).display.text('hello');
-      assert.deepEqual(messages.splice(0).map((m) => m.message.data), [{ 'text/plain': 'hello' }]);
+      assert.deepEqual(
+        messages.splice(0).map((m) => m.message.data),
+        [{ 'text/plain': 'hello' }],
+      );
 
       resetPlotlyInjection();
       show(lossFigure());
@@ -205,8 +258,15 @@ describe('show', () => {
         assert.deepEqual(message.metadata, {});
       }
       const htmls = messages.map((m) => m.message.data['text/html']);
-      assert.deepEqual(htmls.map((h) => h.includes('plotly.js v')), [true, false], 'plotly.js injected exactly once');
-      assert.deepEqual(messages.map((m) => Reflect.get(m.message.data, PLOTLY_MIME)), [lossFigure(), gateFigure()]);
+      assert.deepEqual(
+        htmls.map((h) => h.includes('plotly.js v')),
+        [true, false],
+        'plotly.js injected exactly once',
+      );
+      assert.deepEqual(
+        messages.map((m) => Reflect.get(m.message.data, PLOTLY_MIME)),
+        [lossFigure(), gateFigure()],
+      );
 
       resetPlotlyInjection();
       show(lossFigure());
@@ -251,7 +311,11 @@ server.handleShellMessage(shell, Buffer.from("client"), Buffer.from(DELIM), Buff
   });
 `;
 
-interface WireMessage { socket: 'iopub' | 'shell'; msg_type: string; content: { status?: string; data?: Record<string, unknown>; transient?: unknown } }
+interface WireMessage {
+  socket: 'iopub' | 'shell';
+  msg_type: string;
+  content: { status?: string; data?: Record<string, unknown>; transient?: unknown };
+}
 
 describe('in a tslab kernel (real compiler and executor, fake ZeroMQ sockets)', () => {
   test('a cell with two show() calls publishes two display_data messages; plotly.js only in the first', { timeout: 120_000 }, () => {
@@ -262,19 +326,34 @@ describe('in a tslab kernel (real compiler and executor, fake ZeroMQ sockets)', 
       'show(heatmap([[0.1, 0.9], [0.4, 0.6]], ["the", "movie"], ["z_t", "r_t"], { title: "GRU gates" }));',
     ].join('\n');
     const child = spawnSync(process.execPath, ['-e', KERNEL_CHILD], {
-      cwd: ROOT, env: { ...process.env, CELL: cell }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 110_000,
+      cwd: ROOT,
+      env: { ...process.env, CELL: cell },
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+      timeout: 110_000,
     });
     assert.equal(child.status, 0, child.stderr);
     const { messages, diagnostics } = JSON.parse(child.stdout) as { messages: WireMessage[]; diagnostics: string[] };
     assert.deepEqual(diagnostics, []);
-    assert.deepEqual(messages.map((m) => `${m.socket}:${m.msg_type}`),
-      ['iopub:status', 'iopub:display_data', 'iopub:display_data', 'shell:execute_reply', 'iopub:status']);
+    assert.deepEqual(
+      messages.map((m) => `${m.socket}:${m.msg_type}`),
+      ['iopub:status', 'iopub:display_data', 'iopub:display_data', 'shell:execute_reply', 'iopub:status'],
+    );
     assert.equal(messages[3].content.status, 'ok');
     const shown = messages.filter((m) => m.msg_type === 'display_data').map((m) => m.content.data ?? {});
     for (const data of shown) assert.deepEqual(Object.keys(data).sort(), [PLOTLY_MIME, 'text/html', 'text/plain']);
-    assert.deepEqual(shown.map((d) => d[PLOTLY_MIME]), [lossFigure(), gateFigure()]);
-    assert.deepEqual(shown.map((d) => String(d['text/html']).includes('plotly.js v')), [true, false]);
-    assert.deepEqual(shown.map((d) => d['text/plain']), [textFallback(lossFigure()), textFallback(gateFigure())]);
+    assert.deepEqual(
+      shown.map((d) => d[PLOTLY_MIME]),
+      [lossFigure(), gateFigure()],
+    );
+    assert.deepEqual(
+      shown.map((d) => String(d['text/html']).includes('plotly.js v')),
+      [true, false],
+    );
+    assert.deepEqual(
+      shown.map((d) => d['text/plain']),
+      [textFallback(lossFigure()), textFallback(gateFigure())],
+    );
   });
 });
 
@@ -286,11 +365,17 @@ describe('liveTextLine', () => {
     line('batch 1/10');
     line('batch 5/10');
     line('batch 10/10');
-    assert.deepEqual(sent.map((s) => s.update), [false, true, true]);
+    assert.deepEqual(
+      sent.map((s) => s.update),
+      [false, true, true],
+    );
     const ids = new Set(sent.map((s) => s.message.transient.display_id));
     assert.equal(ids.size, 1);
     assert.ok([...ids][0]?.startsWith(LIVE_LINE_PREFIX));
-    assert.deepEqual(sent.map((s) => s.message.data), [{ 'text/plain': 'batch 1/10' }, { 'text/plain': 'batch 5/10' }, { 'text/plain': 'batch 10/10' }]);
+    assert.deepEqual(
+      sent.map((s) => s.message.data),
+      [{ 'text/plain': 'batch 1/10' }, { 'text/plain': 'batch 5/10' }, { 'text/plain': 'batch 10/10' }],
+    );
     const other = liveTextLine(() => undefined);
     assert.ok(other);
     assert.equal(liveTextLine(null), null, 'outside a kernel: null, so callers fall back to plain lines');
@@ -303,63 +388,95 @@ describe('liveTextLine', () => {
       'line("epoch 1/2 batch 1/63"); line("epoch 1/2 batch 63/63");',
     ].join('\n');
     const child = spawnSync(process.execPath, ['-e', KERNEL_CHILD], {
-      cwd: ROOT, env: { ...process.env, CELL: cell }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: 110_000,
+      cwd: ROOT,
+      env: { ...process.env, CELL: cell },
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+      timeout: 110_000,
     });
     assert.equal(child.status, 0, child.stderr);
     const { messages } = JSON.parse(child.stdout) as { messages: WireMessage[] };
     const shown = messages.filter((m) => m.msg_type.endsWith('display_data'));
-    assert.deepEqual(shown.map((m) => m.msg_type), ['display_data', 'update_display_data']);
+    assert.deepEqual(
+      shown.map((m) => m.msg_type),
+      ['display_data', 'update_display_data'],
+    );
     const ids = shown.map((m) => (m.content.transient as { display_id?: string }).display_id);
     assert.ok(ids[0]?.startsWith(LIVE_LINE_PREFIX) && ids[0] === ids[1], JSON.stringify(ids));
-    assert.deepEqual(shown.map((m) => m.content.data), [{ 'text/plain': 'epoch 1/2 batch 1/63' }, { 'text/plain': 'epoch 1/2 batch 63/63' }]);
+    assert.deepEqual(
+      shown.map((m) => m.content.data),
+      [{ 'text/plain': 'epoch 1/2 batch 1/63' }, { 'text/plain': 'epoch 1/2 batch 63/63' }],
+    );
   });
 });
 
 describe('in a browser (offline Chromium, require.js-style AMD define on the page)', () => {
-  test('charts draw, including one output placed before the plotly.js injection', { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} not found`, timeout: 120_000 }, async () => {
-    const { chromium } = await import('playwright-core');
-    const outputs = [
-      displayBundle(gateFigure(), { includePlotlyJs: false }), // e.g. re-run after the first chart: drawn by the retry
-      displayBundle(lossFigure(), { includePlotlyJs: true }),
-      displayBundle(historyChart('Model Accuracy', { Train: [0.6, 0.8] }), { includePlotlyJs: false }),
-    ];
-    const amd = '<script>window.amdCalls = 0; window.define = function () { window.amdCalls++; }; window.define.amd = {};</script>';
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gru-display-')), 'report.html');
-    fs.writeFileSync(file, `<!doctype html><html><head><meta charset="utf-8">${amd}</head><body>${outputs.map((o) => `<div class="output">${o['text/html']}</div>`).join('\n')}</body></html>`);
+  test(
+    'charts draw, including one output placed before the plotly.js injection',
+    { skip: !fs.existsSync(CHROMIUM) && `${CHROMIUM} not found`, timeout: 120_000 },
+    async () => {
+      const { chromium } = await import('playwright-core');
+      const outputs = [
+        displayBundle(gateFigure(), { includePlotlyJs: false }), // e.g. re-run after the first chart: drawn by the retry
+        displayBundle(lossFigure(), { includePlotlyJs: true }),
+        displayBundle(historyChart('Model Accuracy', { Train: [0.6, 0.8] }), { includePlotlyJs: false }),
+      ];
+      const amd = '<script>window.amdCalls = 0; window.define = function () { window.amdCalls++; }; window.define.amd = {};</script>';
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'gru-display-')), 'report.html');
+      fs.writeFileSync(
+        file,
+        `<!doctype html><html><head><meta charset="utf-8">${amd}</head><body>${outputs.map((o) => `<div class="output">${o['text/html']}</div>`).join('\n')}</body></html>`,
+      );
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-    try {
-      const context = await browser.newContext({ offline: true });
-      const page = await context.newPage();
-      const errors: string[] = [];
-      const external: string[] = [];
-      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-      page.on('pageerror', (e) => errors.push(e.message));
-      await context.route('**/*', async (route) => {
-        const url = route.request().url();
-        if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
-        external.push(url);
-        return route.abort();
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
       });
-      await page.goto(`file://${file}`, { waitUntil: 'load' });
-      await page.waitForFunction(() => document.querySelectorAll('.gru-plot.js-plotly-plot .main-svg').length > 0 &&
-        document.querySelectorAll('.gru-plot').length === document.querySelectorAll('.gru-plot.js-plotly-plot').length, undefined, { timeout: 30_000 });
-      const seen = await page.evaluate(() => {
-        const w = window as unknown as { amdCalls: number; define?: ((...args: unknown[]) => void) & { amd?: unknown }; Plotly?: unknown };
-        return {
-          traces: Array.from(document.querySelectorAll('.gru-plot'), (el) => ((el as unknown as { data?: unknown[] }).data ?? []).length),
-          placeholders: document.querySelectorAll('.gru-plot pre').length,
-          amdCalls: w.amdCalls,
-          defineRestored: typeof w.define === 'function' && w.define.amd !== undefined,
-          plotly: typeof w.Plotly,
-        };
-      });
-      assert.deepEqual(seen, { traces: [1, 2, 1], placeholders: 0, amdCalls: 0, defineRestored: true, plotly: 'object' });
-      assert.deepEqual(errors, []);
-      assert.deepEqual(external, []);
-    } finally {
-      await browser.close();
-      fs.rmSync(path.dirname(file), { recursive: true, force: true });
-    }
-  });
+      try {
+        const context = await browser.newContext({ offline: true });
+        const page = await context.newPage();
+        const errors: string[] = [];
+        const external: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error') errors.push(m.text());
+        });
+        page.on('pageerror', (e) => errors.push(e.message));
+        await context.route('**/*', async (route) => {
+          const url = route.request().url();
+          if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
+          external.push(url);
+          return route.abort();
+        });
+        await page.goto(`file://${file}`, { waitUntil: 'load' });
+        await page.waitForFunction(
+          () =>
+            document.querySelectorAll('.gru-plot.js-plotly-plot .main-svg').length > 0 &&
+            document.querySelectorAll('.gru-plot').length === document.querySelectorAll('.gru-plot.js-plotly-plot').length,
+          undefined,
+          { timeout: 30_000 },
+        );
+        const seen = await page.evaluate(() => {
+          const w = window as unknown as {
+            amdCalls: number;
+            define?: ((...args: unknown[]) => void) & { amd?: unknown };
+            Plotly?: unknown;
+          };
+          return {
+            traces: Array.from(document.querySelectorAll('.gru-plot'), (el) => ((el as unknown as { data?: unknown[] }).data ?? []).length),
+            placeholders: document.querySelectorAll('.gru-plot pre').length,
+            amdCalls: w.amdCalls,
+            defineRestored: typeof w.define === 'function' && w.define.amd !== undefined,
+            plotly: typeof w.Plotly,
+          };
+        });
+        assert.deepEqual(seen, { traces: [1, 2, 1], placeholders: 0, amdCalls: 0, defineRestored: true, plotly: 'object' });
+        assert.deepEqual(errors, []);
+        assert.deepEqual(external, []);
+      } finally {
+        await browser.close();
+        fs.rmSync(path.dirname(file), { recursive: true, force: true });
+      }
+    },
+  );
 });

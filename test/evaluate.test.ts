@@ -28,7 +28,10 @@ test('gatherBatch picks rows of a split: ids int32 [n, maxLen], labels float32 [
   };
   const { x, y } = gatherBatch(split, [2, 0], 3);
   assert.equal(x.dtype, 'int32');
-  assert.deepEqual(x.arraySync(), [[7, 8, 9], [1, 2, 3]]);
+  assert.deepEqual(x.arraySync(), [
+    [7, 8, 9],
+    [1, 2, 3],
+  ]);
   assert.equal(y.dtype, 'float32');
   assert.deepEqual(y.arraySync(), [[1], [1]]);
 });

@@ -14,9 +14,15 @@ test('writeFileAtomic replaces a file whole and leaves no temporary file behind'
   await writeFileAtomic(file, '{"v": 1}');
   await writeFileAtomic(file, new Uint8Array(Buffer.from('{"v": 2}')));
   assert.deepEqual(await readJson(file), { v: 2 });
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('a.json')), ['a.json']);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.startsWith('a.json')),
+    ['a.json'],
+  );
   await assert.rejects(writeFileAtomic(path.join(dir, 'no-such-folder', 'b'), 'x'), /ENOENT/);
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+  );
 });
 
 test('writeAndSync creates a new file and refuses to overwrite one; syncFilesIn syncs a folder', async () => {
@@ -36,7 +42,8 @@ test('isFile: true for a file, false for a folder or nothing; readJsonOr falls b
   assert.equal(await isFile(dir), false);
   assert.equal(await isFile(path.join(dir, 'missing')), false);
   assert.deepEqual(await readJsonOr(file, {}), { k: [1] });
-  for (const name of ['list.json', 'bad.json', 'missing.json']) assert.deepEqual(await readJsonOr(path.join(dir, name), { d: 0 }), { d: 0 }, name);
+  for (const name of ['list.json', 'bad.json', 'missing.json'])
+    assert.deepEqual(await readJsonOr(path.join(dir, name), { d: 0 }), { d: 0 }, name);
   await assert.rejects(readJson(path.join(dir, 'bad.json')), SyntaxError);
 });
 

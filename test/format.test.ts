@@ -27,7 +27,7 @@ test('the check can fail: a misformatted file is reported', () => {
   }
 });
 
-test('the settings are the project\'s: single quotes, 140 columns, trailing commas', () => {
+test("the settings are the project's: single quotes, 140 columns, trailing commas", () => {
   const settings = JSON.parse(fs.readFileSync(path.join(ROOT, '.prettierrc.json'), 'utf8')) as Record<string, unknown>;
   assert.deepEqual(settings, { printWidth: 140, singleQuote: true, trailingComma: 'all', arrowParens: 'always' });
 });

@@ -53,7 +53,10 @@ describe('readGates on a small model', () => {
       const g = (recurrentLayerOf(model) as KerasGRU).gates(x);
       const [w, b] = model.layers[2].getWeights();
       const h = g.h.arraySync()[0];
-      const logits = tf.matMul(g.h.squeeze([0]) as tf.Tensor2D, w as tf.Tensor2D).add(b).dataSync();
+      const logits = tf
+        .matMul(g.h.squeeze([0]) as tf.Tensor2D, w as tf.Tensor2D)
+        .add(b)
+        .dataSync();
       return { h, z: g.z.arraySync()[0], r: g.r.arraySync()[0] as number[][], logit: Array.from(logits), p: Array.from(logits, sigmoid) };
     });
   }
@@ -71,8 +74,14 @@ describe('readGates on a small model', () => {
     ROWS.forEach((row, i) => {
       const t = traces[i];
       const kept = row.map((id, p) => [id, p]).filter(([id]) => id !== 0);
-      assert.deepEqual(t.ids, kept.map(([id]) => id));
-      assert.deepEqual(t.positions, kept.map(([, p]) => p));
+      assert.deepEqual(
+        t.ids,
+        kept.map(([id]) => id),
+      );
+      assert.deepEqual(
+        t.positions,
+        kept.map(([, p]) => p),
+      );
       for (const key of ['z', 'r', 'rMin', 'rLow', 'change', 'prediction'] as const) assert.equal(t[key].length, kept.length, key);
     });
   });
@@ -80,7 +89,10 @@ describe('readGates on a small model', () => {
   test('z, r, the state change and the prediction equal what gates().h, z, r give, position by position', () => {
     const traces = readGates(model, ROWS);
     const half = readGates(model, ROWS, { lowReset: 0.5 });
-    assert.ok(half.some((t) => t.rLow.some((v) => v > 0 && v < 1)), 'a threshold of 0.5 splits the units somewhere');
+    assert.ok(
+      half.some((t) => t.rLow.some((v) => v > 0 && v < 1)),
+      'a threshold of 0.5 splits the units somewhere',
+    );
     const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
     ROWS.forEach((row, i) => {
       const ref = reference(row);
@@ -214,17 +226,31 @@ describe('pickExamples', () => {
 describe('tokenFrame and wordStats', () => {
   const words = ['[PAD]', '[START]', '[OOV]', '[UNUSED]', 'good', 'bad', 'the'];
   const a: GateTrace = {
-    ids: [1, 6, 4, 6], positions: [2, 3, 4, 5], z: [0.9, 0.8, 0.2, 0.7], r: [0.5, 0.5, 0.5, 0.5], rMin: [0.1, 0.2, 0.05, 0.3], rLow: [0, 0, 0.5, 0],
-    change: [0.1, 0.02, 0.6, 0.04], logit: [0, 0.1, 2, 1.9], prediction: [0, 0.1, 2, 1.9].map(sigmoid),
+    ids: [1, 6, 4, 6],
+    positions: [2, 3, 4, 5],
+    z: [0.9, 0.8, 0.2, 0.7],
+    r: [0.5, 0.5, 0.5, 0.5],
+    rMin: [0.1, 0.2, 0.05, 0.3],
+    rLow: [0, 0, 0.5, 0],
+    change: [0.1, 0.02, 0.6, 0.04],
+    logit: [0, 0.1, 2, 1.9],
+    prediction: [0, 0.1, 2, 1.9].map(sigmoid),
     before: { logit: -0.5, prediction: sigmoid(-0.5), meanAbsState: 0.3 },
   };
   const b: GateTrace = {
-    ids: [1, 6, 5], positions: [0, 1, 2], z: [0.9, 0.6, 0.1], r: [0.4, 0.4, 0.4], rMin: [0.2, 0.01, 0.2], rLow: [0, 0.25, 0],
-    change: [0.1, 0.06, 0.5], logit: [0.4, 0, -2], prediction: [0.4, 0, -2].map(sigmoid),
+    ids: [1, 6, 5],
+    positions: [0, 1, 2],
+    z: [0.9, 0.6, 0.1],
+    r: [0.4, 0.4, 0.4],
+    rMin: [0.2, 0.01, 0.2],
+    rLow: [0, 0.25, 0],
+    change: [0.1, 0.06, 0.5],
+    logit: [0.4, 0, -2],
+    prediction: [0.4, 0, -2].map(sigmoid),
     before: { logit: -0.2, prediction: sigmoid(-0.2), meanAbsState: 0 },
   };
 
-  test('one row per token, push = logit minus the previous one (the pad state\'s for the first token)', () => {
+  test("one row per token, push = logit minus the previous one (the pad state's for the first token)", () => {
     const f = tokenFrame([a, b], words, [1, 0]);
     assert.deepEqual(f.columns, ['review', 'position', 'id', 'word', 'z', 'r', 'rMin', 'rLow', 'change', 'prediction', 'push', 'label']);
     assert.deepEqual(f.getColumn('review').toArray(), [0, 0, 0, 0, 1, 1, 1]);
@@ -239,7 +265,10 @@ describe('tokenFrame and wordStats', () => {
   test('per word: counts and means, the minCount filter, largest mean change first', () => {
     const stats = wordStats(tokenFrame([a, b], words, [1, 0]));
     const rows = stats.toRecords() as Record<string, number | string>[];
-    assert.deepEqual(rows.map((r) => r.word), ['good', 'bad', '[START]', 'the']);
+    assert.deepEqual(
+      rows.map((r) => r.word),
+      ['good', 'bad', '[START]', 'the'],
+    );
     const the = rows[3];
     assert.equal(the.count, 3);
     nearly(the.meanChange as number, (0.02 + 0.04 + 0.06) / 3, 1e-12, 'the: change');
@@ -260,7 +289,10 @@ describe('tokenFrame and wordStats', () => {
     const maps = gateHeatmaps(a, words, { title: 'a', wrap: 3 }); // 4 words: two charts of 2, not 3 + 1
     assert.equal(maps.length, 2);
     const [z0, z1] = maps.map((m) => (m.data[0] as { z: number[][] }).z);
-    assert.deepEqual(z0.map((row) => row.length), [2, 2, 2]);
+    assert.deepEqual(
+      z0.map((row) => row.length),
+      [2, 2, 2],
+    );
     assert.deepEqual(z1[0], [0.2, 0.7]); // mean z of words 3 and 4
     assert.equal(z1[2][0], 1); // |Δh| scaled by its largest value, at "good"
     assert.deepEqual((maps[1].layout.xaxis as { ticktext: string[] }).ticktext, ['3·good', '4·the']);

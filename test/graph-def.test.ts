@@ -57,19 +57,22 @@ test('a small graph decodes to the nodes, ops, inputs and attributes that were b
   assert.equal(model.savedModelSchemaVersion, 1);
   assert.deepEqual(model.metaGraphsList[0].metaInfoDef?.tagsList, ['serve']);
   assert.equal(model.metaGraphsList[0].graphDef?.versions?.producer, 1000);
-  assert.deepEqual(nodes.map((n) => [n.name, n.op, n.inputList]), [
-    ['x', 'Placeholder', []],
-    ['w', 'Placeholder', []],
-    ['MatMul_1', 'MatMul', ['x', 'w']],
-    ['Const_1', 'Const', []],
-    ['Split_1', 'Split', ['Const_1', 'MatMul_1']],
-    ['AddV2_1', 'AddV2', ['Split_1', 'Split_1:1']],
-    ['Const_2', 'Const', []],
-    ['Reshape_1', 'Reshape', ['AddV2_1', 'Const_2']],
-    ['Const_3', 'Const', []],
-    ['BiasAdd_1', 'BiasAdd', ['Reshape_1', 'Const_3']],
-    ['y', 'Identity', ['BiasAdd_1']],
-  ]);
+  assert.deepEqual(
+    nodes.map((n) => [n.name, n.op, n.inputList]),
+    [
+      ['x', 'Placeholder', []],
+      ['w', 'Placeholder', []],
+      ['MatMul_1', 'MatMul', ['x', 'w']],
+      ['Const_1', 'Const', []],
+      ['Split_1', 'Split', ['Const_1', 'MatMul_1']],
+      ['AddV2_1', 'AddV2', ['Split_1', 'Split_1:1']],
+      ['Const_2', 'Const', []],
+      ['Reshape_1', 'Reshape', ['AddV2_1', 'Const_2']],
+      ['Const_3', 'Const', []],
+      ['BiasAdd_1', 'BiasAdd', ['Reshape_1', 'Const_3']],
+      ['y', 'Identity', ['BiasAdd_1']],
+    ],
+  );
   const byName = new Map(nodes.map((n) => [n.name, attrs(n)]));
   assert.equal(byName.get('x')?.dtype.type, DATA_TYPE.float32);
   const matMul = byName.get('MatMul_1')!;
@@ -83,7 +86,10 @@ test('a small graph decodes to the nodes, ops, inputs and attributes that were b
   assert.deepEqual(axis.value.tensor?.intValList, [1]);
   // a negative int32 (10-byte varint) survives
   const shape = byName.get('Const_2')!;
-  assert.deepEqual(shape.value.tensor?.tensorShape?.dimList.map((d) => d.size), [2]);
+  assert.deepEqual(
+    shape.value.tensor?.tensorShape?.dimList.map((d) => d.size),
+    [2],
+  );
   assert.deepEqual(shape.value.tensor?.intValList, [-1, 4]);
   assert.equal(byName.get('Reshape_1')?.Tshape.type, DATA_TYPE.int32);
   // float constants: packed float_val
@@ -108,7 +114,7 @@ test('TensorFlow runs a written graph: the result equals the eager ops', () => {
   tf.dispose([a, b, y, expected]);
 });
 
-test("every GRU chunk graph is valid TensorFlow: known ops, inputs that exist, float32 everywhere, the feeds and fetches the layer uses", () => {
+test('every GRU chunk graph is valid TensorFlow: known ops, inputs that exist, float32 everywhere, the feeds and fetches the layer uses', () => {
   const specs: ChunkSpec[] = [];
   for (const resetAfter of [true, false]) {
     for (const dropout of [true, false]) {
@@ -119,11 +125,52 @@ test("every GRU chunk graph is valid TensorFlow: known ops, inputs that exist, f
       }
     }
     // gates held at a constant (OnesLike / ZerosLike of h0)
-    specs.push({ steps: 4, units: 6, inputDim: 5, resetAfter, inputDropout: true, recurrentDropout: true, sequences: false, fixedGates: { reset: 1 } });
-    specs.push({ steps: 32, units: 6, inputDim: 5, resetAfter, inputDropout: false, recurrentDropout: false, sequences: true, fixedGates: { update: 0, reset: 0 } });
+    specs.push({
+      steps: 4,
+      units: 6,
+      inputDim: 5,
+      resetAfter,
+      inputDropout: true,
+      recurrentDropout: true,
+      sequences: false,
+      fixedGates: { reset: 1 },
+    });
+    specs.push({
+      steps: 32,
+      units: 6,
+      inputDim: 5,
+      resetAfter,
+      inputDropout: false,
+      recurrentDropout: false,
+      sequences: true,
+      fixedGates: { update: 0, reset: 0 },
+    });
   }
-  const knownOps = new Set(['Placeholder', 'Identity', 'Const', 'AddV2', 'Sub', 'Mul', 'Sigmoid', 'Tanh', 'AddN', 'BiasAdd', 'SigmoidGrad',
-    'TanhGrad', 'MatMul', 'Split', 'Unpack', 'Pack', 'ConcatV2', 'Reshape', 'ExpandDims', 'Slice', 'Sum', 'OnesLike', 'ZerosLike']);
+  const knownOps = new Set([
+    'Placeholder',
+    'Identity',
+    'Const',
+    'AddV2',
+    'Sub',
+    'Mul',
+    'Sigmoid',
+    'Tanh',
+    'AddN',
+    'BiasAdd',
+    'SigmoidGrad',
+    'TanhGrad',
+    'MatMul',
+    'Split',
+    'Unpack',
+    'Pack',
+    'ConcatV2',
+    'Reshape',
+    'ExpandDims',
+    'Slice',
+    'Sum',
+    'OnesLike',
+    'ZerosLike',
+  ]);
   for (const spec of specs) {
     const what = JSON.stringify(spec);
     const { nodes } = decode(chunkGraph(spec).savedModel());
@@ -132,7 +179,8 @@ test("every GRU chunk graph is valid TensorFlow: known ops, inputs that exist, f
     for (const node of nodes) {
       assert.ok(knownOps.has(node.op), `${what}: unexpected op ${node.op}`);
       const a = attrs(node);
-      if (node.op !== 'Const' && node.op !== 'Placeholder') assert.equal(a.T?.type, DATA_TYPE.float32, `${what}: ${node.name} is not float32`);
+      if (node.op !== 'Const' && node.op !== 'Placeholder')
+        assert.equal(a.T?.type, DATA_TYPE.float32, `${what}: ${node.name} is not float32`);
       for (const input of node.inputList) {
         const [source, index = '0'] = input.split(':');
         const from = byName.get(source);
@@ -145,7 +193,10 @@ test("every GRU chunk graph is valid TensorFlow: known ops, inputs that exist, f
         assert.equal(a.N.i, inputs, `${what}: ${node.name} has N = ${a.N.i} for ${inputs} inputs`);
       }
     }
-    const placeholders = nodes.filter((n) => n.op === 'Placeholder').map((n) => n.name).sort();
+    const placeholders = nodes
+      .filter((n) => n.op === 'Placeholder')
+      .map((n) => n.name)
+      .sort();
     const feeds = ['x', 'W', 'U', 'bias', 'h0', 'hStart', 'gradIn'];
     if (spec.inputDropout) feeds.push('inputMasks');
     if (spec.recurrentDropout) feeds.push('recurrentMasks');
@@ -176,7 +227,10 @@ test('the GRU of the equations (no fixedGates) writes the same graph bytes as be
       }
     }
   }
-  assert.equal(createHash('sha256').update(all.join('\n')).digest('hex'), 'fbc60c900ce7f7a148a62d818b99adb897823e872476716d097058aaea597eb0');
+  assert.equal(
+    createHash('sha256').update(all.join('\n')).digest('hex'),
+    'fbc60c900ce7f7a148a62d818b99adb897823e872476716d097058aaea597eb0',
+  );
   // the reference model's training graphs: 64-step chunks of GRU(128) on 128-wide embeddings, dropout on
   const reference = { units: 128, inputDim: 128, resetAfter: true, inputDropout: true, recurrentDropout: true, sequences: false };
   assert.equal(digest({ steps: 64, ...reference }), '148cd98661b73a664ecb1d6d35606fb8adaf88c929dfcce5f9b17d6475c7358f');

@@ -10,8 +10,12 @@ describe('the layer (native graphs, hand-written backward pass) equals the plain
   // The GRU equations with Keras's per-gate dropout masks, written out in plain tfjs ops and
   // differentiated by tfjs's autodiff: the yardstick for KerasGRU.call. `fixed` holds a gate at 0 or 1.
   function referenceGru(
-    x: tf.Tensor3D, w: GruWeights, resetAfter: boolean, h0: tf.Tensor2D,
-    masks: { input: PerGate<tf.Tensor2D> | null; recurrent: PerGate<tf.Tensor2D> | null }, fixed: FixedGates = {},
+    x: tf.Tensor3D,
+    w: GruWeights,
+    resetAfter: boolean,
+    h0: tf.Tensor2D,
+    masks: { input: PerGate<tf.Tensor2D> | null; recurrent: PerGate<tf.Tensor2D> | null },
+    fixed: FixedGates = {},
   ): tf.Tensor3D {
     const [Wz, Wr, Wh] = tf.split(w.kernel, 3, 1);
     const [Uz, Ur, Uh] = tf.split(w.recurrentKernel, 3, 1);
@@ -26,11 +30,39 @@ describe('the layer (native graphs, hand-written backward pass) equals the plain
       const xg = (g: number) => (masks.input ? xt.mul(masks.input[g]) : xt);
       const hg = (g: number) => (masks.recurrent ? h.mul(masks.recurrent[g]) : h);
       const held = (value: number) => tf.fill([batch, h0.shape[1]], value);
-      const z = fixed.update !== undefined ? held(fixed.update) : tf.sigmoid(tf.matMul(xg(0), Wz).add(bz).add(tf.matMul(hg(0), Uz)).add(rz));
-      const r = fixed.reset !== undefined ? held(fixed.reset) : tf.sigmoid(tf.matMul(xg(1), Wr).add(br).add(tf.matMul(hg(1), Ur)).add(rr));
+      const z =
+        fixed.update !== undefined
+          ? held(fixed.update)
+          : tf.sigmoid(
+              tf
+                .matMul(xg(0), Wz)
+                .add(bz)
+                .add(tf.matMul(hg(0), Uz))
+                .add(rz),
+            );
+      const r =
+        fixed.reset !== undefined
+          ? held(fixed.reset)
+          : tf.sigmoid(
+              tf
+                .matMul(xg(1), Wr)
+                .add(br)
+                .add(tf.matMul(hg(1), Ur))
+                .add(rr),
+            );
       const candidate = resetAfter
-        ? tf.tanh(tf.matMul(xg(2), Wh).add(bh).add(r.mul(tf.matMul(hg(2), Uh).add(rh))))
-        : tf.tanh(tf.matMul(xg(2), Wh).add(bh).add(tf.matMul(r.mul(hg(2)), Uh)));
+        ? tf.tanh(
+            tf
+              .matMul(xg(2), Wh)
+              .add(bh)
+              .add(r.mul(tf.matMul(hg(2), Uh).add(rh))),
+          )
+        : tf.tanh(
+            tf
+              .matMul(xg(2), Wh)
+              .add(bh)
+              .add(tf.matMul(r.mul(hg(2)), Uh)),
+          );
       h = z.mul(h).add(tf.sub(1, z).mul(candidate));
       hs.push(h);
     }
@@ -39,7 +71,8 @@ describe('the layer (native graphs, hand-written backward pass) equals the plain
 
   // The masks a fresh layer with this seed draws on its first training call: input z, r, h, then recurrent z, r, h.
   function firstMasks(seed: number, batch: number, inputDim: number, units: number, rate: number) {
-    const draw = (shape: [number, number], k: number) => [0, 1, 2].map((g) => dropoutMask(shape, rate, seed + k + g)) as PerGate<tf.Tensor2D>;
+    const draw = (shape: [number, number], k: number) =>
+      [0, 1, 2].map((g) => dropoutMask(shape, rate, seed + k + g)) as PerGate<tf.Tensor2D>;
     return { input: draw([batch, inputDim], 0), recurrent: draw([batch, units], 3) };
   }
 
@@ -56,24 +89,38 @@ describe('the layer (native graphs, hand-written backward pass) equals the plain
     const weights = layer.trainableWeights.map((v) => v.read() as tf.Variable);
     const training = dropout > 0;
     const masks = training ? firstMasks(seed, batch, inputDim, units, dropout) : { input: null, recurrent: null };
-    const fast = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x, { training, initialState: h0 }) as tf.Tensor, coeff)) as tf.Scalar, [...weights, x, h0]);
+    const fast = tf.variableGrads(
+      () => tf.sum(tf.mul(layer.apply(x, { training, initialState: h0 }) as tf.Tensor, coeff)) as tf.Scalar,
+      [...weights, x, h0],
+    );
     const reference = tf.variableGrads(() => {
       const hs = referenceGru(x, layer.gruWeights(), resetAfter, h0, masks, fixedGates);
       const out = returnSequences ? hs : hs.slice([0, time - 1, 0], [batch, 1, units]).reshape([batch, units]);
       return tf.sum(tf.mul(out, coeff)) as tf.Scalar;
     }, [...weights, x, h0]);
-    const relative = (a: tf.Tensor, b: tf.Tensor) => maxAbsDiff(a, b) / Math.max(1e-3, tf.tidy(() => tf.max(tf.abs(b)).dataSync()[0]));
+    const relative = (a: tf.Tensor, b: tf.Tensor) =>
+      maxAbsDiff(a, b) /
+      Math.max(
+        1e-3,
+        tf.tidy(() => tf.max(tf.abs(b)).dataSync()[0]),
+      );
     const grads = ['kernel', 'recurrentKernel', 'bias', 'x', 'h0'].map((name, i) => {
       const v = [...weights, x, h0][i];
       return [name, relative(fast.grads[v.name], reference.grads[v.name])] as const;
     });
     // the gradient of each held gate's blocks (z: columns 0..n-1, r: n..2n-1 of kernel, recurrentKernel, every bias row)
     const heldBlocks = (['update', 'reset'] as const).flatMap((gate, block) =>
-      fixedGates?.[gate] === undefined ? [] : weights.map((v, i) => {
-        const g = fast.grads[v.name];
-        const rows = g.rank === 1 ? g.reshape([1, -1]) : g;
-        return [`${gate} block of ${['kernel', 'recurrentKernel', 'bias'][i]}`, tf.tidy(() => tf.max(tf.abs(rows.slice([0, block * units], [rows.shape[0], units]))).dataSync()[0])] as const;
-      }));
+      fixedGates?.[gate] === undefined
+        ? []
+        : weights.map((v, i) => {
+            const g = fast.grads[v.name];
+            const rows = g.rank === 1 ? g.reshape([1, -1]) : g;
+            return [
+              `${gate} block of ${['kernel', 'recurrentKernel', 'bias'][i]}`,
+              tf.tidy(() => tf.max(tf.abs(rows.slice([0, block * units], [rows.shape[0], units]))).dataSync()[0]),
+            ] as const;
+          }),
+    );
     return { loss: relative(fast.value, reference.value), grads, heldBlocks };
   }
 
@@ -98,7 +145,8 @@ describe('the layer (native graphs, hand-written backward pass) equals the plain
       const { loss, grads, heldBlocks } = compare(c);
       assert.ok(loss < 1e-5, `loss differs by ${loss} (relative)`);
       for (const [name, diff] of grads) assert.ok(diff < 1e-5, `d loss / d ${name} differs by ${diff} (relative to its largest entry)`);
-      for (const [name, largest] of heldBlocks) assert.equal(largest, 0, `the ${name} gets a gradient (${largest}), though its gate is held`);
+      for (const [name, largest] of heldBlocks)
+        assert.equal(largest, 0, `the ${name} gets a gradient (${largest}), though its gate is held`);
     });
   }
 
@@ -117,6 +165,11 @@ describe('the layer (native graphs, hand-written backward pass) equals the plain
     assert.equal(tf.memory().numTensors, before, 'tensors leaked');
     const gru = model.layers[0] as KerasGRU;
     const x = batches[1][0] as tf.Tensor3D;
-    assertClose(gru.apply(x) as tf.Tensor, gruSequence(x, gru.gruWeights()).h.slice([0, 8, 0], [7, 1, 6]).reshape([7, 6]), 1e-5, 'batch of 7 after training');
+    assertClose(
+      gru.apply(x) as tf.Tensor,
+      gruSequence(x, gru.gruWeights()).h.slice([0, 8, 0], [7, 1, 6]).reshape([7, 6]),
+      1e-5,
+      'batch of 7 after training',
+    );
   });
 });

@@ -37,7 +37,15 @@ export function flat(t: tf.Tensor): number[] {
 
 /** A GRU layer built for inputs [*, time, inputDim] with the given weights. */
 export function builtLayer(
-  args: { units: number; resetAfter: boolean; returnSequences?: boolean; dropout?: number; recurrentDropout?: number; seed?: number; fixedGates?: FixedGates },
+  args: {
+    units: number;
+    resetAfter: boolean;
+    returnSequences?: boolean;
+    dropout?: number;
+    recurrentDropout?: number;
+    seed?: number;
+    fixedGates?: FixedGates;
+  },
   inputDim: number,
   weights?: GruWeights,
 ): KerasGRU {

@@ -68,7 +68,14 @@ describe('hand-worked examples (1 unit, 2 steps)', () => {
     //   candidate = tanh(-2 + r*(0.3709412050 + 0.5)) = tanh(-1.8236624301) = -0.9492023221
     //   h2 = z*h1 + (1 - z)*candidate = 0.4677800106*0.3709412050 + 0.5322199894*(-0.9492023221)
     //      = 0.1735189 - 0.5051845 = -0.3316655690
-    const weights = { kernel, recurrentKernel, bias: tf.tensor2d([[0, 0, 0], [0, 0, 0.5]]) };
+    const weights = {
+      kernel,
+      recurrentKernel,
+      bias: tf.tensor2d([
+        [0, 0, 0],
+        [0, 0, 0.5],
+      ]),
+    };
     const out = gruSequence(x, weights, { resetAfter: true });
     assertClose(out.z, [0.6224593312, 0.4677800106], 1e-6, 'z');
     assertClose(out.r, [0.7310585786, 0.2024678232], 1e-6, 'r');
@@ -142,8 +149,12 @@ describe('agreement: gruSequence, gruStep, KerasGRU, tf.layers.gru, float64 refe
     test(`resetAfter = ${resetAfter}: layer, gruSequence and gruStep agree with a float64 reference`, () => {
       const w = randomWeights(inputDim, units, resetAfter, 30);
       const expected = referenceGru(
-        x.arraySync(), w.kernel.arraySync(), w.recurrentKernel.arraySync(),
-        w.bias.arraySync() as Vec | Mat, resetAfter, h0.arraySync(),
+        x.arraySync(),
+        w.kernel.arraySync(),
+        w.recurrentKernel.arraySync(),
+        w.bias.arraySync() as Vec | Mat,
+        resetAfter,
+        h0.arraySync(),
       );
       const seq = gruSequence(x, w, { resetAfter, initialState: h0 });
       assertClose(seq.h, tf.tensor(expected), 1e-5, 'gruSequence');
@@ -176,10 +187,13 @@ describe('gradients', () => {
   const [batch, time, inputDim, units] = [2, 4, 3, 3];
 
   const variants: Array<{ resetAfter: boolean; fixedGates?: FixedGates }> = [
-    { resetAfter: true }, { resetAfter: false },
+    { resetAfter: true },
+    { resetAfter: false },
     // a held gate: the layer's graphs use the constant, and its weights get zero gradient
-    { resetAfter: true, fixedGates: { reset: 1 } }, { resetAfter: false, fixedGates: { reset: 1 } },
-    { resetAfter: true, fixedGates: { update: 0 } }, { resetAfter: false, fixedGates: { reset: 0 } },
+    { resetAfter: true, fixedGates: { reset: 1 } },
+    { resetAfter: false, fixedGates: { reset: 1 } },
+    { resetAfter: true, fixedGates: { update: 0 } },
+    { resetAfter: false, fixedGates: { reset: 0 } },
     { resetAfter: false, fixedGates: { update: 0, reset: 1 } },
   ];
   for (const { resetAfter, fixedGates } of variants) {
@@ -198,7 +212,12 @@ describe('gradients', () => {
 
       // The same loss in float64 JavaScript; finite differences there are exact to ~1e-9,
       // so any mismatch beyond float32 noise is a wrong gradient in the layer.
-      const params = { W: w.kernel.arraySync(), U: w.recurrentKernel.arraySync(), b: w.bias.arraySync() as Vec | Mat, x: x.arraySync() as Seq };
+      const params = {
+        W: w.kernel.arraySync(),
+        U: w.recurrentKernel.arraySync(),
+        b: w.bias.arraySync() as Vec | Mat,
+        x: x.arraySync() as Seq,
+      };
       const c = coeff.arraySync() as Seq;
       const loss = () => {
         const h = referenceGru(params.x, params.W, params.U, params.b, resetAfter, undefined, fixedGates);
@@ -209,35 +228,50 @@ describe('gradients', () => {
       const eps = 1e-6;
       const numericGrad = (target: unknown[]): number[] => {
         const out: number[] = [];
-        const visit = (arr: unknown[]): void => arr.forEach((v, i) => {
-          if (Array.isArray(v)) return visit(v);
-          const cell = arr as number[];
-          const orig = cell[i];
-          cell[i] = orig + eps; const plus = loss();
-          cell[i] = orig - eps; const minus = loss();
-          cell[i] = orig;
-          out.push((plus - minus) / (2 * eps));
-        });
+        const visit = (arr: unknown[]): void =>
+          arr.forEach((v, i) => {
+            if (Array.isArray(v)) return visit(v);
+            const cell = arr as number[];
+            const orig = cell[i];
+            cell[i] = orig + eps;
+            const plus = loss();
+            cell[i] = orig - eps;
+            const minus = loss();
+            cell[i] = orig;
+            out.push((plus - minus) / (2 * eps));
+          });
         visit(target);
         return out;
       };
       const checks: Array<[string, tf.Variable, unknown[]]> = [
-        ['kernel', kernel, params.W], ['recurrentKernel', recurrentKernel, params.U],
-        ['bias', bias, params.b], ['x', x, params.x],
+        ['kernel', kernel, params.W],
+        ['recurrentKernel', recurrentKernel, params.U],
+        ['bias', bias, params.b],
+        ['x', x, params.x],
       ];
       for (const [name, variable, reference] of checks) {
         const analytic = flat(grads[variable.name]);
         const numeric = numericGrad(reference);
         assert.equal(analytic.length, numeric.length);
-        assert.ok(numeric.some((g) => Math.abs(g) > 1e-2), `${name}: gradient is trivially small`);
+        assert.ok(
+          numeric.some((g) => Math.abs(g) > 1e-2),
+          `${name}: gradient is trivially small`,
+        );
         numeric.forEach((g, i) => {
           assert.ok(Math.abs(analytic[i] - g) <= 2e-5 + 1e-4 * Math.abs(g), `${name}[${i}]: autodiff ${analytic[i]} vs numeric ${g}`);
         });
       }
       // The held gate's blocks (columns z: 0..n-1, r: n..2n-1 of W, U and every bias row) get exactly zero gradient.
-      for (const [gate, block] of [['update', 0], ['reset', 1]] as const) {
+      for (const [gate, block] of [
+        ['update', 0],
+        ['reset', 1],
+      ] as const) {
         if (fixedGates?.[gate] === undefined) continue;
-        for (const [name, variable] of [['kernel', kernel], ['recurrentKernel', recurrentKernel], ['bias', bias]] as const) {
+        for (const [name, variable] of [
+          ['kernel', kernel],
+          ['recurrentKernel', recurrentKernel],
+          ['bias', bias],
+        ] as const) {
           const g = grads[variable.name];
           const rows = g.rank === 1 ? g.reshape([1, -1]) : g;
           const cols = rows.slice([0, block * units], [rows.shape[0], units]);
@@ -308,11 +342,15 @@ describe('dropout (Keras semantics)', () => {
     const weights = {
       kernel: tf.zeros([1, 3]) as tf.Tensor2D,
       recurrentKernel: tf.tensor2d([[0, 0, 1]]),
-      bias: tf.tensor2d([[0, 0, 0], [0, 30, 0]]),
+      bias: tf.tensor2d([
+        [0, 0, 0],
+        [0, 30, 0],
+      ]),
     };
     const layer = builtLayer({ units: 1, resetAfter: true, recurrentDropout: 0.5, seed: 5 }, 1, weights);
     const h = (layer.apply(tf.zeros([batch, time, 1]), { training: true, initialState: tf.ones([batch, 1]) }) as tf.Tensor)
-      .reshape([batch, time]).arraySync() as Mat;
+      .reshape([batch, time])
+      .arraySync() as Mat;
     const trajectory = (m: number) => {
       let hPrev = 1;
       return [...Array(time)].map(() => (hPrev = 0.5 * hPrev + 0.5 * Math.tanh(m * hPrev)));
@@ -333,7 +371,12 @@ describe('dropout (Keras semantics)', () => {
       recurrentKernel: tf.tensor2d([[1, 0, 1]]),
     });
     const h1 = flat(both.apply(tf.zeros([batch, 1, 1]), { training: true, initialState: tf.ones([batch, 1]) }) as tf.Tensor);
-    const combos = [[0, 0], [0, 2], [2, 0], [2, 2]].map(([mz, mh]) => sigmoid(mz) + (1 - sigmoid(mz)) * Math.tanh(mh));
+    const combos = [
+      [0, 0],
+      [0, 2],
+      [2, 0],
+      [2, 2],
+    ].map(([mz, mh]) => sigmoid(mz) + (1 - sigmoid(mz)) * Math.tanh(mh));
     const found = new Set(h1.map((v) => combos.findIndex((c) => Math.abs(c - v) < 1e-5)));
     assert.ok(!found.has(-1), 'an output matches no (m_z, m_h) combination');
     assert.equal(found.size, 4, `only combinations ${[...found]} occurred: masks shared between gates?`);
@@ -372,7 +415,10 @@ describe('saving and loading', () => {
   const dirs: string[] = [];
   after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
-  for (const [resetAfter, returnSequences] of [[true, false], [false, true]]) {
+  for (const [resetAfter, returnSequences] of [
+    [true, false],
+    [false, true],
+  ]) {
     test(`resetAfter = ${resetAfter}, returnSequences = ${returnSequences}: file:// round trip keeps predictions and config`, async () => {
       const model = tf.sequential({
         layers: [
@@ -411,8 +457,13 @@ describe('fixed gates: a gate held at 0 or 1 (not a Keras option; notebook 05 me
         const x = rand([batch, time, inputDim], 61) as tf.Tensor3D;
         const h0 = rand([batch, units], 62, 0.9) as tf.Tensor2D;
         const expected = referenceGru(
-          x.arraySync() as Seq, w.kernel.arraySync(), w.recurrentKernel.arraySync(), w.bias.arraySync() as Vec | Mat,
-          resetAfter, h0.arraySync(), fixedGates,
+          x.arraySync() as Seq,
+          w.kernel.arraySync(),
+          w.recurrentKernel.arraySync(),
+          w.bias.arraySync() as Vec | Mat,
+          resetAfter,
+          h0.arraySync(),
+          fixedGates,
         );
         const seq = gruSequence(x, w, { resetAfter, initialState: h0, fixedGates });
         assertClose(seq.h, expected.flat(2), 1e-5, 'gruSequence h');
@@ -454,8 +505,13 @@ describe('fixed gates: a gate held at 0 or 1 (not a Keras option; notebook 05 me
     assert.throws(() => normalizeFixedGates({ forget: 1 }), /knows the gates "update" and "reset", not "forget"/);
     assert.throws(() => normalizeFixedGates('open'), /must be an object like \{ reset: 1 \}/);
     assert.throws(() => kerasGru({ units: 2, fixedGates: { update: 2 as 0 } }), /fixedGates\.update must be 0 or 1/);
-    assert.throws(() => gruStep(tf.zeros([1, 3]) as tf.Tensor2D, tf.zeros([1, 4]) as tf.Tensor2D, randomWeights(3, 4, true, 1),
-      { fixedGates: { reset: -1 as 0 } }), /fixedGates\.reset must be 0 or 1/);
+    assert.throws(
+      () =>
+        gruStep(tf.zeros([1, 3]) as tf.Tensor2D, tf.zeros([1, 4]) as tf.Tensor2D, randomWeights(3, 4, true, 1), {
+          fixedGates: { reset: -1 as 0 },
+        }),
+      /fixedGates\.reset must be 0 or 1/,
+    );
   });
 
   test('save and load keep the held gates (getConfig) and the predictions; a free layer saves no fixedGates key', async () => {
@@ -491,7 +547,14 @@ describe('Keras compatibility of the layer', () => {
     const gru = model.layers[1] as KerasGRU;
     assert.equal(gru.countParams(), 3 * (128 * 128 + 128 * 128 + 2 * 128)); // 99,072
     assert.equal(gru.countParams(), 99072);
-    assert.deepEqual(gru.getWeights().map((t) => t.shape), [[128, 384], [128, 384], [2, 384]]);
+    assert.deepEqual(
+      gru.getWeights().map((t) => t.shape),
+      [
+        [128, 384],
+        [128, 384],
+        [2, 384],
+      ],
+    );
     assert.equal(model.countParams(), 1379201);
     // reset-before has one bias row fewer: 3 * (128*128 + 128*128 + 128) = 98,688
     assert.equal(builtLayer({ units: 128, resetAfter: false }, 128).countParams(), 98688);
@@ -507,16 +570,22 @@ describe('Keras compatibility of the layer', () => {
     // (tfjs's glorotNormal default would overshoot the limit on ~4% of entries.)
     const limit = Math.sqrt(6 / (inputDim + 3 * units));
     const k = flat(kernel);
-    assert.ok(k.every((v) => Math.abs(v) <= limit + 1e-7), 'kernel exceeds the glorot-uniform limit');
+    assert.ok(
+      k.every((v) => Math.abs(v) <= limit + 1e-7),
+      'kernel exceeds the glorot-uniform limit',
+    );
     assert.ok(Math.max(...k.map(Math.abs)) > 0.95 * limit, 'kernel does not fill the glorot-uniform range');
     const variance = k.reduce((s, v) => s + v * v, 0) / k.length;
-    assert.ok(Math.abs(variance / (limit * limit / 3) - 1) < 0.15, `kernel variance ${variance}`);
+    assert.ok(Math.abs(variance / ((limit * limit) / 3) - 1) < 0.15, `kernel variance ${variance}`);
 
     // Keras's Orthogonal on [units, 3*units] gives orthonormal ROWS: U U^T = I
     const gram = tf.matMul(recurrentKernel, recurrentKernel, false, true);
     assertClose(gram, tf.eye(units), 1e-5, 'recurrent kernel rows are not orthonormal');
 
     assert.deepEqual(bias.shape, [2, 3 * units]);
-    assert.ok(flat(bias).every((v) => v === 0), 'bias is not zero');
+    assert.ok(
+      flat(bias).every((v) => v === 0),
+      'bias is not zero',
+    );
   });
 });

@@ -36,7 +36,10 @@ test('cache: hit on the second load; numWords, maxLen or archive content changes
   assert.notEqual(third.info.archiveSha256, first.info.archiveSha256);
   assert.ok(third.vocab.wordToId.has('brand'));
   assert.deepEqual(warnings, []);
-  assert.ok((await fsp.readdir(cacheDir)).every((f) => !f.endsWith('.tmp')), 'no temp files left');
+  assert.ok(
+    (await fsp.readdir(cacheDir)).every((f) => !f.endsWith('.tmp')),
+    'no temp files left',
+  );
 });
 
 test('cache: the archive hash is remembered by path + size + mtime', async () => {
@@ -109,7 +112,10 @@ test('cache: unreadable or unwritable cache warns, still returns the data', asyn
   warnings.length = 0;
   const again = await loadImdb({ ...options, cacheDir: blocked });
   assert.deepEqual(again.test, reference.test);
-  assert.ok(warnings.some((w) => w.includes('could not write the IMDB cache') && w.includes(blocked)), warnings.join('\n'));
+  assert.ok(
+    warnings.some((w) => w.includes('could not write the IMDB cache') && w.includes(blocked)),
+    warnings.join('\n'),
+  );
 
   // cache: false neither reads nor writes.
   const noCache = hermetic(path.join(dir, 'fresh'), { archivePath: archive, cache: false });

@@ -30,12 +30,18 @@ async function serve(handler: http.RequestListener): Promise<{ url: string; hits
   };
 }
 
-
 test('no archive anywhere with download disabled: ARCHIVE_NOT_FOUND lists every place and the fix', async () => {
   const dir = await tempDir();
   const { options, warnings } = hermetic(dir);
-  await expectImdbError(loadImdb(options), 'ARCHIVE_NOT_FOUND', 'archivePath option: not set', 'IMDB_ARCHIVE environment variable: not set',
-    path.join(dir, 'aclImdb_v1.tar.gz'), 'disabled', 'set IMDB_ARCHIVE');
+  await expectImdbError(
+    loadImdb(options),
+    'ARCHIVE_NOT_FOUND',
+    'archivePath option: not set',
+    'IMDB_ARCHIVE environment variable: not set',
+    path.join(dir, 'aclImdb_v1.tar.gz'),
+    'disabled',
+    'set IMDB_ARCHIVE',
+  );
   assert.deepEqual(warnings, []);
 });
 
@@ -44,11 +50,20 @@ test('an explicit archive path that is wrong is an error naming it, never a fall
   await writeArchive(dir, tinyCorpus(), 'aclImdb_v1.tar.gz'); // what a fallback would silently use
   const missing = path.join(dir, 'nope.tar.gz');
   const opts = { dataDir: dir, download: false, onWarning: () => {} };
-  await expectImdbError(locateArchive({ ...opts, archivePath: missing }), 'ARCHIVE_NOT_FOUND', `archivePath option, ${missing}, does not exist`);
+  await expectImdbError(
+    locateArchive({ ...opts, archivePath: missing }),
+    'ARCHIVE_NOT_FOUND',
+    `archivePath option, ${missing}, does not exist`,
+  );
   await expectImdbError(locateArchive({ ...opts, archivePath: dir }), 'ARCHIVE_NOT_FOUND', `${dir}, is a directory, not a .tar.gz file`);
   process.env.IMDB_ARCHIVE = path.join(dir, 'also-missing.tar.gz');
   try {
-    await expectImdbError(locateArchive(opts), 'ARCHIVE_NOT_FOUND', 'IMDB_ARCHIVE environment variable', 'also-missing.tar.gz, does not exist');
+    await expectImdbError(
+      locateArchive(opts),
+      'ARCHIVE_NOT_FOUND',
+      'IMDB_ARCHIVE environment variable',
+      'also-missing.tar.gz, does not exist',
+    );
     process.env.IMDB_ARCHIVE = dir;
     await expectImdbError(locateArchive(opts), 'ARCHIVE_NOT_FOUND', 'is a directory');
   } finally {
@@ -123,26 +138,45 @@ test('download: interrupted, HTTP error or corrupt body leaves no file behind', 
     const dir = await tempDir();
     const dest = path.join(dir, 'aclImdb_v1.tar.gz');
     const progress: ImdbProgress[] = [];
-    await expectImdbError(downloadArchive(server.url, dest, (p) => progress.push(p)), 'DOWNLOAD_FAILED', server.url, dest);
+    await expectImdbError(
+      downloadArchive(server.url, dest, (p) => progress.push(p)),
+      'DOWNLOAD_FAILED',
+      server.url,
+      dest,
+    );
     assert.ok(progress.length > 0 && progress.every((p) => !p.done));
     assert.deepEqual(await fsp.readdir(dir), [], 'no partial or cache file after an interrupted download');
 
     mode = 'missing';
-    await expectImdbError(downloadArchive(server.url, dest, () => {}), 'DOWNLOAD_FAILED', 'HTTP 404');
+    await expectImdbError(
+      downloadArchive(server.url, dest, () => {}),
+      'DOWNLOAD_FAILED',
+      'HTTP 404',
+    );
     mode = 'garbage';
-    await expectImdbError(downloadArchive(server.url, dest, () => {}), 'DOWNLOAD_FAILED', 'corrupt or truncated');
+    await expectImdbError(
+      downloadArchive(server.url, dest, () => {}),
+      'DOWNLOAD_FAILED',
+      'corrupt or truncated',
+    );
     assert.deepEqual(await fsp.readdir(dir), []);
 
     // Through loadImdb the failure is reported with the places looked at.
     mode = 'cut';
     const { options } = hermetic(dir, { download: true, url: server.url });
     await expectImdbError(loadImdb(options), 'ARCHIVE_NOT_FOUND', 'download from', 'failed', 'IMDB_ARCHIVE');
-    assert.deepEqual((await fsp.readdir(dir)).filter((f) => f !== 'cache'), []);
+    assert.deepEqual(
+      (await fsp.readdir(dir)).filter((f) => f !== 'cache'),
+      [],
+    );
     // A partial file left by a killed download (dead pid) is cleaned up by the next one.
     const stale = `${dest}.999999999.abcd.partial`;
     await fsp.writeFile(stale, 'half');
     mode = 'missing';
-    await expectImdbError(downloadArchive(server.url, dest, () => {}), 'DOWNLOAD_FAILED');
+    await expectImdbError(
+      downloadArchive(server.url, dest, () => {}),
+      'DOWNLOAD_FAILED',
+    );
     assert.equal(fs.existsSync(stale), false);
   } finally {
     await server.close();

@@ -16,14 +16,25 @@ test('exportImdb writes x/y of both splits as .npy, equal to the loaded arrays, 
   const root = await tempDir();
   const first = await exportImdb(data, root);
   assert.equal(first.written, true);
-  assert.equal(path.basename(first.dir), exportName({ numWords: data.info.numWords, maxLen: 12, dataSeed: data.info.seed, trainSize: data.train.size, testSize: data.test.size }));
+  assert.equal(
+    path.basename(first.dir),
+    exportName({
+      numWords: data.info.numWords,
+      maxLen: 12,
+      dataSeed: data.info.seed,
+      trainSize: data.train.size,
+      testSize: data.test.size,
+    }),
+  );
   const read = (name: string) => decodeNpy(fs.readFileSync(path.join(first.dir, `${name}.npy`)));
   assert.deepEqual(Array.from(read('x_train').data), Array.from(data.train.x));
   assert.deepEqual(read('x_train').shape, [data.train.size, 12]);
   assert.deepEqual(Array.from(read('y_test').data), Array.from(data.test.y));
   assert.equal(read('y_test').descr, '<f4');
   for (const [name, f] of Object.entries(first.manifest.files)) {
-    const sha = createHash('sha256').update(fs.readFileSync(path.join(first.dir, `${name}.npy`))).digest('hex');
+    const sha = createHash('sha256')
+      .update(fs.readFileSync(path.join(first.dir, `${name}.npy`)))
+      .digest('hex');
     assert.equal(f.sha256, sha, name);
   }
   assert.equal(first.manifest.archiveSha256, data.info.archiveSha256);

@@ -30,7 +30,11 @@ test('loadImdb on a tiny archive: Keras conventions, train-only vocabulary, pre 
   assert.equal(vocab.wordToId.get('[START]'), undefined);
 
   // Every row equals the reference path tokenize -> encodeText -> padSequences, looked up by id.
-  const texts = new Map(tinyCorpus().filter((e) => e.text !== undefined).map((e) => [e.name, e.text!]));
+  const texts = new Map(
+    tinyCorpus()
+      .filter((e) => e.text !== undefined)
+      .map((e) => [e.name, e.text!]),
+  );
   for (const split of ['train', 'test'] as const) {
     const s = data[split];
     for (let i = 0; i < s.size; i++) {
@@ -68,7 +72,8 @@ test('loadImdb: post padding/truncation options, numWords bound, seeded shuffle'
   assert.ok([...bounded.train.x, ...bounded.test.x].every((id) => id < 8));
   assert.ok(bounded.train.x.includes(OOV_ID));
 
-  const order = (seed: number) => loadImdb({ ...base, seed }).then((d) => [...d.train.ids].map((id, i) => `${d.train.y[i]}/${id}`).join(' '));
+  const order = (seed: number) =>
+    loadImdb({ ...base, seed }).then((d) => [...d.train.ids].map((id, i) => `${d.train.y[i]}/${id}`).join(' '));
   assert.equal(await order(113), await order(113));
   const orders = new Set(await Promise.all([1, 2, 3, 113].map(order)));
   assert.ok(orders.size > 1, 'different seeds give different orders');
@@ -122,7 +127,10 @@ test('real aclImdb archive: 25k + 25k reviews, balanced, padded to 500, ids < 10
     const s = data[split];
     assert.equal(s.size, 25_000);
     assert.equal(s.x.length, 25_000 * 500);
-    assert.equal(s.y.reduce((a, b) => a + b, 0), 12_500);
+    assert.equal(
+      s.y.reduce((a, b) => a + b, 0),
+      12_500,
+    );
     let max = 0;
     for (const id of s.x) if (id > max) max = id;
     assert.ok(max < 10_000 && max > 9_000, `max id ${max}`);
@@ -149,14 +157,22 @@ test('trainSize / testSize: only the reviews a run takes are padded (the same ro
   const all = await loadImdb(hermetic(dir, { archivePath: archive, maxLen: 12 }).options);
   const some = await loadImdb(hermetic(dir, { archivePath: archive, maxLen: 12, trainSize: 2, testSize: 3 }).options);
   assert.deepEqual([some.train.size, some.test.size, some.train.x.length, some.test.x.length], [2, 3, 2 * 12, 3 * 12]);
-  for (const [split, n] of [['train', 2], ['test', 3]] as const) {
+  for (const [split, n] of [
+    ['train', 2],
+    ['test', 3],
+  ] as const) {
     const subset = all.subset(2, 3)[split];
-    for (const key of ['x', 'y', 'ids', 'ratings', 'lengths'] as const) assert.deepEqual(Array.from(some[split][key]), Array.from(subset[key]), `${split}.${key}`);
+    for (const key of ['x', 'y', 'ids', 'ratings', 'lengths'] as const)
+      assert.deepEqual(Array.from(some[split][key]), Array.from(subset[key]), `${split}.${key}`);
     assert.equal(some[split].size, n);
   }
   const controller = new AbortController();
   controller.abort();
   const cacheDir = path.join(dir, 'fresh-cache');
-  await expectImdbError(loadImdb(hermetic(dir, { archivePath: archive, maxLen: 13, cacheDir, signal: controller.signal }).options), 'ABORTED', 'stopped while reading');
+  await expectImdbError(
+    loadImdb(hermetic(dir, { archivePath: archive, maxLen: 13, cacheDir, signal: controller.signal }).options),
+    'ABORTED',
+    'stopped while reading',
+  );
   assert.ok(!fs.existsSync(cacheDir) || fs.readdirSync(cacheDir).every((f) => !f.endsWith('.bin')), 'nothing cached');
 });

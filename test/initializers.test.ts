@@ -25,7 +25,10 @@ test("Keras's defaults, seeded: glorot-uniform kernel within its limit, orthonor
   assert.ok(maxAbs(tf.matMul(recurrent, recurrent, false, true), tf.eye(units)) < 1e-5, 'U U^T = I');
   assert.deepEqual(Array.from(init.biasInitializer.apply([5]).dataSync()), [0, 0, 0, 0, 0]);
   assert.equal(maxAbs(kerasRecurrentInitializers(3).kernelInitializer.apply([inputDim, 3 * units]), kernel), 0, 'same seed, same weights');
-  assert.ok(maxAbs(kerasRecurrentInitializers(4).kernelInitializer.apply([inputDim, 3 * units]), kernel) > 0, 'another seed, other weights');
+  assert.ok(
+    maxAbs(kerasRecurrentInitializers(4).kernelInitializer.apply([inputDim, 3 * units]), kernel) > 0,
+    'another seed, other weights',
+  );
 });
 
 test('KerasGRU builds its weights with the initialisers it is given (nothing overwrites them afterwards)', () => {
@@ -42,7 +45,9 @@ test('KerasGRU builds its weights with the initialisers it is given (nothing ove
 test('withoutOrthogonalWarning hides only the orthogonal-initialiser warning and restores console.warn', () => {
   const seen: string[] = [];
   const original = console.warn;
-  console.warn = (message: unknown) => { seen.push(String(message)); };
+  console.warn = (message: unknown) => {
+    seen.push(String(message));
+  };
   try {
     withoutOrthogonalWarning(() => {
       tf.initializers.orthogonal({ seed: 1 }).apply([64, 64]).dispose(); // 4096 elements: tfjs warns

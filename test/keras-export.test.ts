@@ -36,7 +36,9 @@ let runDir: string;
 
 function exportCli(...args: string[]) {
   return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'export-keras.ts'), ...args], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
   });
 }
 
@@ -60,7 +62,11 @@ async function predictHere(dir: string): Promise<Float32Array> {
 before(async () => {
   tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'keras-export-test-'));
   // a small run trained here: 256 reviews of 60 ids, one epoch, 32 units (a few seconds)
-  const config = resolveConfig({ profile: 'ci', env: {}, overrides: { trainSize: 256, testSize: 128, maxLen: MAX_LEN, epochs: 1, units: 32, embeddingDim: 32 } });
+  const config = resolveConfig({
+    profile: 'ci',
+    env: {},
+    overrides: { trainSize: 256, testSize: 128, maxLen: MAX_LEN, epochs: 1, units: 32, embeddingDim: 32 },
+  });
   const full = await loadImdb({ numWords: config.numWords, maxLen: MAX_LEN, seed: config.dataSeed, archivePath: ARCHIVE });
   runDir = path.join(tmp, 'run');
   const result = await train(config, { runDir, data: full, onProgress: () => {} });
@@ -88,10 +94,19 @@ describe('a run trained here, exported, loaded by Keras', () => {
     for (const ext of ['keras', 'h5']) {
       test(`${env === 'keras2' ? 'Keras 2.12' : 'Keras 3'} opens model.${ext} and predicts our probabilities (max |diff| <= ${TOLERANCE})`, async (t) => {
         const out = path.join(tmp, `p-${env}-${ext}.npy`);
-        const { result } = runKerasModels<{ keras_version: string }>(env, ['predict', path.join(tmp, 'out', `model.${ext}`), '--x', xTest, '--out', out]);
+        const { result } = runKerasModels<{ keras_version: string }>(env, [
+          'predict',
+          path.join(tmp, 'out', `model.${ext}`),
+          '--x',
+          xTest,
+          '--out',
+          out,
+        ]);
         const keras = (await readNpy(out)).data as Float32Array;
         const diff = maxAbsDiff(keras, ours);
-        t.diagnostic(`export-keras .${ext} -> Keras ${result.keras_version}: max |P_keras - P_here| over ${data.test.size} test reviews = ${diff.toExponential(2)}`);
+        t.diagnostic(
+          `export-keras .${ext} -> Keras ${result.keras_version}: max |P_keras - P_here| over ${data.test.size} test reviews = ${diff.toExponential(2)}`,
+        );
         assert.ok(diff <= TOLERANCE, `max difference ${diff}`);
         assert.ok(Math.max(...ours) - Math.min(...ours) > 1e-4, 'the predictions hardly vary: the test proves nothing');
       });
@@ -124,7 +139,23 @@ test('a reset_after=False model imported from Keras 3 goes back out and Keras 3 
   const exportDir = path.dirname(xTest);
   const original = path.join(tmp, 'rb.keras');
   const pOriginal = path.join(tmp, 'rb-p.npy');
-  runKerasModels('keras3', ['train', '--data', exportDir, '--out', original, '--predictions', pOriginal, '--units', '8', '--embedding-dim', '8', '--reset-after', 'false', '--epochs', '1']);
+  runKerasModels('keras3', [
+    'train',
+    '--data',
+    exportDir,
+    '--out',
+    original,
+    '--predictions',
+    pOriginal,
+    '--units',
+    '8',
+    '--embedding-dim',
+    '8',
+    '--reset-after',
+    'false',
+    '--epochs',
+    '1',
+  ]);
   const imported = path.join(tmp, 'runs', 'rb');
   await fsp.writeFile(path.join(tmp, 'rb.word_index.json'), '{"the": 1}');
   await importKeras(original, { runDir: imported, wordIndex: path.join(tmp, 'rb.word_index.json') });

@@ -14,7 +14,14 @@ import { writeHdf5 } from '../lib/keras-hdf5';
 
 let dir: string;
 const spec: KerasGruSpec = {
-  modelName: 'm', numWords: 20, embeddingDim: 3, maxLen: 7, units: 2, resetAfter: true, dropout: 0.2, recurrentDropout: 0,
+  modelName: 'm',
+  numWords: 20,
+  embeddingDim: 3,
+  maxLen: 7,
+  units: 2,
+  resetAfter: true,
+  dropout: 0.2,
+  recurrentDropout: 0,
   layerNames: { embedding: 'embedding', gru: 'gru', dense: 'dense' },
 };
 
@@ -66,13 +73,19 @@ describe('write then read', () => {
 
   test('weights whose shapes contradict the config are refused before writing', async () => {
     const w = weightsFor(spec);
-    await assert.rejects(writeKerasModel(path.join(dir, 'x.h5'), 'h5', { ...spec, units: 3 }, w), /weight kernel has shape \[3,6\], but .* needs \[3,9\]/);
+    await assert.rejects(
+      writeKerasModel(path.join(dir, 'x.h5'), 'h5', { ...spec, units: 3 }, w),
+      /weight kernel has shape \[3,6\], but .* needs \[3,9\]/,
+    );
   });
 });
 
 describe('files that are not the course model', () => {
   const invalid = async (file: string, message: RegExp) => {
-    await assert.rejects(readKerasModel(file), (err: unknown) => err instanceof KerasModelError && err.code === 'INVALID' && message.test(err.message));
+    await assert.rejects(
+      readKerasModel(file),
+      (err: unknown) => err instanceof KerasModelError && err.code === 'INVALID' && message.test(err.message),
+    );
   };
 
   test('missing files, directories and other formats', async () => {
@@ -98,7 +111,10 @@ describe('files that are not the course model', () => {
     const emptyWeights = path.join(dir, 'empty.h5');
     await writeHdf5(emptyWeights, { groups: ['layers/embedding/vars'] });
     const missing = path.join(dir, 'missing-vars.keras');
-    fs.writeFileSync(missing, zipSync({ 'config.json': files['config.json'], 'model.weights.h5': new Uint8Array(fs.readFileSync(emptyWeights)) }));
+    fs.writeFileSync(
+      missing,
+      zipSync({ 'config.json': files['config.json'], 'model.weights.h5': new Uint8Array(fs.readFileSync(emptyWeights)) }),
+    );
     await invalid(missing, /layer "embedding" has 0 variables in model\.weights\.h5, expected 1/);
     const badJson = path.join(dir, 'bad-json.keras');
     fs.writeFileSync(badJson, zipSync({ 'config.json': strToU8('{'), 'model.weights.h5': files['model.weights.h5'] }));

@@ -66,7 +66,10 @@ describe('writeHdf5 and Hdf5Reader', () => {
   });
 
   test('a shape that does not match the data is refused', async () => {
-    await assert.rejects(writeHdf5(path.join(dir, 'bad.h5'), { datasets: [{ path: 'x', array: { shape: [2, 2], data: new Float32Array(3) } }] }), /x has shape \[2,2\] but 3 values/);
+    await assert.rejects(
+      writeHdf5(path.join(dir, 'bad.h5'), { datasets: [{ path: 'x', array: { shape: [2, 2], data: new Float32Array(3) } }] }),
+      /x has shape \[2,2\] but 3 values/,
+    );
   });
 });
 

@@ -38,7 +38,9 @@ let vocabFile: string;
 
 function cli(script: 'import-keras' | 'predict', ...args: string[]) {
   return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', `${script}.ts`), ...args], {
-    cwd: ROOT, encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
   });
 }
 
@@ -79,15 +81,37 @@ const TRAINED: Array<{ env: KerasEnv; resetAfter: boolean; dropout: string; recu
 
 for (const spec of TRAINED) {
   describe(`a model trained by ${spec.env === 'keras2' ? 'Keras 2.12' : 'Keras 3'} (reset_after=${spec.resetAfter})`, () => {
-    const files = () => ({ keras: path.join(tmp, `${spec.env}.keras`), h5: path.join(tmp, `${spec.env}.h5`), p: path.join(tmp, `${spec.env}-p.npy`) });
+    const files = () => ({
+      keras: path.join(tmp, `${spec.env}.keras`),
+      h5: path.join(tmp, `${spec.env}.h5`),
+      p: path.join(tmp, `${spec.env}-p.npy`),
+    });
     let kerasVersion = '';
 
     before(() => {
       const f = files();
       const { result } = runKerasModels<{ keras_version: string; seconds: number }>(spec.env, [
-        'train', '--data', exportDir, '--out', f.keras, '--out', f.h5, '--predictions', f.p, '--epochs', '1',
-        '--units', '16', '--embedding-dim', '16', '--reset-after', String(spec.resetAfter),
-        '--dropout', spec.dropout, '--recurrent-dropout', spec.recurrentDropout,
+        'train',
+        '--data',
+        exportDir,
+        '--out',
+        f.keras,
+        '--out',
+        f.h5,
+        '--predictions',
+        f.p,
+        '--epochs',
+        '1',
+        '--units',
+        '16',
+        '--embedding-dim',
+        '16',
+        '--reset-after',
+        String(spec.resetAfter),
+        '--dropout',
+        spec.dropout,
+        '--recurrent-dropout',
+        spec.recurrentDropout,
       ]);
       kerasVersion = result.keras_version;
     });
@@ -108,7 +132,9 @@ for (const spec of TRAINED) {
         const keras = (await readNpy(f.p)).data as Float32Array;
         const ours = await predictIds(runDir);
         const diff = maxAbsDiff(ours, keras);
-        t.diagnostic(`Keras ${kerasVersion} .${format} -> import-keras: max |P_here - P_keras| over ${TEST} test reviews = ${diff.toExponential(2)}`);
+        t.diagnostic(
+          `Keras ${kerasVersion} .${format} -> import-keras: max |P_here - P_keras| over ${TEST} test reviews = ${diff.toExponential(2)}`,
+        );
         assert.ok(diff <= TOLERANCE, `max difference ${diff}`);
         // a model that predicts a constant would pass trivially: the predictions must differ between reviews
         assert.ok(Math.max(...ours) - Math.min(...ours) > 1e-4, 'the predictions hardly vary: the test proves nothing');
@@ -134,12 +160,22 @@ for (const spec of TRAINED) {
       const x = tf.tensor2d(data.test.x.subarray(0, 8 * MAX_LEN), [8, MAX_LEN], 'int32');
       const modelP = (predictor.model.predict(x) as tf.Tensor).dataSync();
       x.dispose();
-      assert.ok(maxAbsDiff(traces.map((tr) => tr.prediction[tr.prediction.length - 1]), modelP) < 1e-5);
+      assert.ok(
+        maxAbsDiff(
+          traces.map((tr) => tr.prediction[tr.prediction.length - 1]),
+          modelP,
+        ) < 1e-5,
+      );
       predictor.dispose();
       const r = cli('predict', '--run-dir', runDir, '--json', ...texts);
       assert.equal(r.status, 0, r.stderr);
       const rowsOut = JSON.parse(r.stdout) as { probability: number }[];
-      assert.ok(maxAbsDiff(rowsOut.map((x) => x.probability), p) < 1e-6);
+      assert.ok(
+        maxAbsDiff(
+          rowsOut.map((x) => x.probability),
+          p,
+        ) < 1e-6,
+      );
     });
   });
 }
@@ -176,9 +212,15 @@ describe('vocabularies', () => {
   test('a vocabulary of another size than the embedding is refused', async () => {
     const small = path.join(tmp, 'small-vocab.json');
     const json = vocabularyToJson(data.vocab);
-    await saveVocabulary(vocabularyFromJson({ ...json, numWords: 5_000, words: json.words.slice(0, 4_996), counts: json.counts.slice(0, 4_996) }), small);
+    await saveVocabulary(
+      vocabularyFromJson({ ...json, numWords: 5_000, words: json.words.slice(0, 4_996), counts: json.counts.slice(0, 4_996) }),
+      small,
+    );
     const runDir = path.join(tmp, 'runs', 'wrong-vocab');
-    await assert.rejects(importKeras(path.join(tmp, 'keras3.h5'), { runDir, vocab: small }), /numWords 5000, but the model's Embedding has 10000 rows/);
+    await assert.rejects(
+      importKeras(path.join(tmp, 'keras3.h5'), { runDir, vocab: small }),
+      /numWords 5000, but the model's Embedding has 10000 rows/,
+    );
     assert.ok(!fs.existsSync(runDir));
   });
 });
@@ -188,7 +230,9 @@ describe('the input length', () => {
     // the Keras 3 file with its input shape made open (None), as a model built without Input(shape=(maxLen,)) is
     const files = unzipSync(new Uint8Array(await fsp.readFile(path.join(tmp, 'keras3.keras'))));
     const config = JSON.parse(strFromU8(files['config.json']));
-    const text = JSON.stringify(config).replace(/\[null,\s*60\]/g, '[null, null]').replace(/\[null,\s*60,/g, '[null, null,');
+    const text = JSON.stringify(config)
+      .replace(/\[null,\s*60\]/g, '[null, null]')
+      .replace(/\[null,\s*60,/g, '[null, null,');
     files['config.json'] = strToU8(text);
     const open = path.join(tmp, 'open-length.keras');
     await fsp.writeFile(open, zipSync(files));
@@ -198,7 +242,16 @@ describe('the input length', () => {
     assert.ok(!fs.existsSync(path.join(tmp, 'runs', 'open')));
     const r = cli('import-keras', open, '--run-dir', path.join(tmp, 'runs', 'open'), '--vocab', vocabFile, '--max-len', '60');
     assert.equal(r.status, 0, r.stderr);
-    const wrong = cli('import-keras', path.join(tmp, 'keras3.keras'), '--run-dir', path.join(tmp, 'runs', 'wrong-len'), '--vocab', vocabFile, '--max-len', '80');
+    const wrong = cli(
+      'import-keras',
+      path.join(tmp, 'keras3.keras'),
+      '--run-dir',
+      path.join(tmp, 'runs', 'wrong-len'),
+      '--vocab',
+      vocabFile,
+      '--max-len',
+      '80',
+    );
     assert.equal(wrong.status, 2);
     assert.match(wrong.stderr, /fixed at 60 ids per review/);
   });

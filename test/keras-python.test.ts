@@ -17,11 +17,16 @@ for (const env of KERAS_ENVS) {
     const python = kerasPython(env);
     assert.ok(fs.existsSync(python), python);
     const pinned = PINNED[env].exec(fs.readFileSync(path.join(ROOT, REQUIREMENTS[env]), 'utf8'))?.[1];
-    const r = spawnSync(python, ['-c', 'import keras; print(keras.__version__)'], { encoding: 'utf8', env: { ...process.env, KERAS_BACKEND: 'jax', TF_CPP_MIN_LOG_LEVEL: '3' } });
+    const r = spawnSync(python, ['-c', 'import keras; print(keras.__version__)'], {
+      encoding: 'utf8',
+      env: { ...process.env, KERAS_BACKEND: 'jax', TF_CPP_MIN_LOG_LEVEL: '3' },
+    });
     assert.equal(r.stdout.trim(), pinned);
     // stamped with its requirements' hash, so a second call reuses it (the interpreter is not reinstalled)
     const venv = path.dirname(path.dirname(python));
-    const hash = createHash('sha256').update(fs.readFileSync(path.join(ROOT, REQUIREMENTS[env]))).digest('hex');
+    const hash = createHash('sha256')
+      .update(fs.readFileSync(path.join(ROOT, REQUIREMENTS[env])))
+      .digest('hex');
     assert.equal(fs.readFileSync(path.join(venv, '.requirements-sha256'), 'utf8').trim(), hash);
     const installed = fs.statSync(path.join(venv, 'lib')).mtimeMs;
     assert.equal(kerasPython(env), python);
@@ -30,5 +35,8 @@ for (const env of KERAS_ENVS) {
 }
 
 test('runKerasModels: a failing command throws with the script error', () => {
-  assert.throws(() => runKerasModels('keras3', ['unsupported', '--model', 'gru-ish=/tmp/x.keras']), /keras_models\.py unsupported \(keras3\) failed .*\n[\s\S]*use KIND=FILE/);
+  assert.throws(
+    () => runKerasModels('keras3', ['unsupported', '--model', 'gru-ish=/tmp/x.keras']),
+    /keras_models\.py unsupported \(keras3\) failed .*\n[\s\S]*use KIND=FILE/,
+  );
 });

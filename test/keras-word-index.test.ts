@@ -25,12 +25,19 @@ describe('vocabularyFromWordIndex', () => {
 
 describe('wordIndexFromVocabulary', () => {
   test('is the inverse: a course vocabulary -> word index -> vocabulary encodes every text the same', () => {
-    const counts = new Map([['great', 9], ['film', 7], ['bad', 5], ['plot', 5], ['boring', 2]]);
+    const counts = new Map([
+      ['great', 9],
+      ['film', 7],
+      ['bad', 5],
+      ['plot', 5],
+      ['boring', 2],
+    ]);
     const vocab = vocabularyFromCounts(counts, 7); // keeps 3 words: ids 4, 5, 6
     const index = wordIndexFromVocabulary(vocab);
     assert.deepEqual(index, { great: 1, film: 2, bad: 3 });
     const again = vocabularyFromWordIndex(index, 7);
-    for (const text of ['great film', 'bad plot, boring', 'nothing known']) assert.deepEqual(encodeText(text, again), encodeText(text, vocab));
+    for (const text of ['great film', 'bad plot, boring', 'nothing known'])
+      assert.deepEqual(encodeText(text, again), encodeText(text, vocab));
   });
 });
 

@@ -5,16 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-node';
 import { KerasGRU } from '../lib/gru';
-import {
-  REFERENCE_MODEL,
-  buildModel,
-  formatShape,
-  loadModel,
-  TfGRU,
-  recurrentLayerOf,
-  summaryRows,
-  totalParams,
-} from '../lib/model';
+import { REFERENCE_MODEL, buildModel, formatShape, loadModel, TfGRU, recurrentLayerOf, summaryRows, totalParams } from '../lib/model';
 import { deriveSeed } from '../lib/prng';
 import { RNN_KINDS, type RnnKind } from '../lib/recurrent-layers';
 
@@ -26,7 +17,11 @@ function weightsOf(model: tf.LayersModel): Map<string, Float32Array> {
 }
 
 function ids(batch: number, time: number, numWords = 10_000): tf.Tensor2D {
-  return tf.tensor2d(Int32Array.from({ length: batch * time }, (_, i) => (i * 7919) % numWords), [batch, time], 'int32');
+  return tf.tensor2d(
+    Int32Array.from({ length: batch * time }, (_, i) => (i * 7919) % numWords),
+    [batch, time],
+    'int32',
+  );
 }
 
 describe('parameter counts (Keras reference numbers)', () => {
@@ -67,7 +62,16 @@ test('the reference model: KerasGRU(128, resetAfter, dropout 0.2/0.2) between th
   assert.notEqual(gru.seed, null, 'dropout masks must be seeded for repeatable runs');
   assert.equal(model.layers[2].getConfig().activation, 'sigmoid');
   assert.deepEqual(model.inputs[0].shape, [null, 12]);
-  assert.deepEqual(REFERENCE_MODEL, { numWords: 10_000, maxLen: 500, embeddingDim: 128, units: 128, dropout: 0.2, recurrentDropout: 0.2, rnn: 'kerasGru', seed: 42 });
+  assert.deepEqual(REFERENCE_MODEL, {
+    numWords: 10_000,
+    maxLen: 500,
+    embeddingDim: 128,
+    units: 128,
+    dropout: 0.2,
+    recurrentDropout: 0.2,
+    rnn: 'kerasGru',
+    seed: 42,
+  });
   model.dispose();
 });
 
@@ -202,7 +206,12 @@ test('formatShape writes shapes the Keras way', () => {
 
 describe("TfGRU: tf.layers.gru with Keras's recurrent dropout", () => {
   // z biased towards 1 (bias 2 on every gate): the case where a masked h_{t-1} in the interpolation compounds
-  const args = { units: 6, returnSequences: true, recurrentActivation: 'sigmoid' as const, biasInitializer: tf.initializers.constant({ value: 2 }) };
+  const args = {
+    units: 6,
+    returnSequences: true,
+    recurrentActivation: 'sigmoid' as const,
+    biasInitializer: tf.initializers.constant({ value: 2 }),
+  };
   const x = tf.randomNormal([8, 200, 5], 0, 1, 'float32', 11) as tf.Tensor3D;
   const maxAbs = (t: tf.Tensor) => t.abs().max().dataSync()[0];
 

@@ -2,7 +2,16 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PlotData, Shape, Annotations } from 'plotly.js';
 import {
-  barChart, baseLayout, figure, heatmap, histogram, historyChart, lineChart, seriesColor, SERIES_COLORS, toPlainJson,
+  barChart,
+  baseLayout,
+  figure,
+  heatmap,
+  histogram,
+  historyChart,
+  lineChart,
+  seriesColor,
+  SERIES_COLORS,
+  toPlainJson,
   type Figure,
 } from '../lib/plot';
 
@@ -38,7 +47,10 @@ describe('historyChart', () => {
   test('one lines+markers trace per series, x = epochs 1..n', () => {
     const t = traces(fig);
     assert.equal(t.length, 2);
-    assert.deepEqual(t.map((d) => d.name), ['Train', 'Validation']);
+    assert.deepEqual(
+      t.map((d) => d.name),
+      ['Train', 'Validation'],
+    );
     for (const d of t) {
       assert.equal(d.type, 'scatter');
       assert.equal(d.mode, 'lines+markers');
@@ -59,7 +71,10 @@ describe('historyChart', () => {
     const colors = traces(fig).map((d) => d.line?.color);
     assert.deepEqual(colors, [SERIES_COLORS.train, SERIES_COLORS.validation]);
     const acc = historyChart('Model Accuracy', { Validation: [0.5], Train: [0.6] });
-    assert.deepEqual(traces(acc).map((d) => d.line?.color), [SERIES_COLORS.validation, SERIES_COLORS.train]);
+    assert.deepEqual(
+      traces(acc).map((d) => d.line?.color),
+      [SERIES_COLORS.validation, SERIES_COLORS.train],
+    );
     assert.equal(seriesColor('val_loss'), SERIES_COLORS.validation);
   });
 
@@ -83,12 +98,23 @@ describe('historyChart', () => {
     assert.equal(f.layout.yaxis?.tickformat, '.0%');
   });
 
-  test('reference series come after the run\'s own, dashed, in the colour their name implies, over their own epochs', () => {
-    const f = historyChart('Model Loss', loss, { reference: { 'Train (reference run)': [0.5, 0.3, 0.2, 0.1, 0.05], 'Validation (reference run)': [0.45, 0.3] } });
+  test("reference series come after the run's own, dashed, in the colour their name implies, over their own epochs", () => {
+    const f = historyChart('Model Loss', loss, {
+      reference: { 'Train (reference run)': [0.5, 0.3, 0.2, 0.1, 0.05], 'Validation (reference run)': [0.45, 0.3] },
+    });
     const t = traces(f);
-    assert.deepEqual(t.map((d) => d.name), ['Train', 'Validation', 'Train (reference run)', 'Validation (reference run)']);
-    assert.deepEqual(t.map((d) => d.line?.dash), [undefined, undefined, 'dash', 'dash']);
-    assert.deepEqual(t.map((d) => d.line?.color), [SERIES_COLORS.train, SERIES_COLORS.validation, SERIES_COLORS.train, SERIES_COLORS.validation]);
+    assert.deepEqual(
+      t.map((d) => d.name),
+      ['Train', 'Validation', 'Train (reference run)', 'Validation (reference run)'],
+    );
+    assert.deepEqual(
+      t.map((d) => d.line?.dash),
+      [undefined, undefined, 'dash', 'dash'],
+    );
+    assert.deepEqual(
+      t.map((d) => d.line?.color),
+      [SERIES_COLORS.train, SERIES_COLORS.validation, SERIES_COLORS.train, SERIES_COLORS.validation],
+    );
     assert.deepEqual(t[2].x, [1, 2, 3, 4, 5]);
     assert.deepEqual(t[3].x, [1, 2]);
     assertJsonRoundTrip(f);
@@ -97,13 +123,24 @@ describe('historyChart', () => {
 
 describe('lineChart', () => {
   test('x defaults to 0..n-1; explicit x, names and axis titles are kept', () => {
-    const fig = lineChart([{ name: 'a', y: [3, 4, 5] }, { name: 'b', x: ['p', 'q'], y: [1, 2], mode: 'markers' }],
-      { title: 'Lines', xTitle: 'step', yTitle: 'value' });
+    const fig = lineChart(
+      [
+        { name: 'a', y: [3, 4, 5] },
+        { name: 'b', x: ['p', 'q'], y: [1, 2], mode: 'markers' },
+      ],
+      { title: 'Lines', xTitle: 'step', yTitle: 'value' },
+    );
     const t = traces(fig);
     assert.equal(t.length, 2);
     assert.deepEqual(t[0].x, [0, 1, 2]);
     assert.deepEqual(t[1].x, ['p', 'q']);
-    assert.deepEqual(t.map((d) => [d.name, d.type, d.mode]), [['a', 'scatter', 'lines'], ['b', 'scatter', 'markers']]);
+    assert.deepEqual(
+      t.map((d) => [d.name, d.type, d.mode]),
+      [
+        ['a', 'scatter', 'lines'],
+        ['b', 'scatter', 'markers'],
+      ],
+    );
     assert.equal(fig.layout.xaxis?.title?.text, 'step');
     assert.equal(fig.layout.yaxis?.title?.text, 'value');
     assertJsonRoundTrip(fig);
@@ -159,7 +196,10 @@ describe('barChart', () => {
 
   test('several series: grouped traces named after the series', () => {
     const fig = barChart(['GRU', 'LSTM'], { Train: [0.9, 0.91], Validation: [0.86, 0.87] });
-    assert.deepEqual(traces(fig).map((d) => d.name), ['Train', 'Validation']);
+    assert.deepEqual(
+      traces(fig).map((d) => d.name),
+      ['Train', 'Validation'],
+    );
     assert.equal(fig.layout.barmode, 'group');
     assert.equal(fig.layout.showlegend, true);
   });
@@ -172,7 +212,10 @@ describe('barChart', () => {
 
 describe('heatmap', () => {
   const tokens = ['the', 'movie', 'was', 'the', 'best'];
-  const gates = [[0.1, 0.8, 0.3, 0.2, 0.9], [0.5, 0.4, 0.6, 0.7, 0.2]];
+  const gates = [
+    [0.1, 0.8, 0.3, 0.2, 0.9],
+    [0.5, 0.4, 0.6, 0.7, 0.2],
+  ];
   const fig = heatmap(gates, tokens, ['z_t', 'r_t'], { title: 'Gates', zmin: 0, zmax: 1, colorbarTitle: 'gate value' });
   const [t] = traces(fig);
 

@@ -25,7 +25,10 @@ test('each written-out formula evaluates to its count', () => {
 });
 
 test('parameter formulas equal the layers the model builds, at the course sizes and odd ones', () => {
-  for (const [d, n] of [[128, 128], [5, 3]]) {
+  for (const [d, n] of [
+    [128, 128],
+    [5, 3],
+  ]) {
     for (const rnn of RNN_KINDS) {
       const model = buildModel({ numWords: 20, maxLen: 4, embeddingDim: d, units: n, rnn, seed: 1 });
       assert.equal(recurrentLayerOf(model).countParams(), paramCount(rnn, d, n), `${rnn} d=${d} n=${n}`);

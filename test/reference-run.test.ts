@@ -27,7 +27,10 @@ describe('the recorded reference run', () => {
     assert.equal(rows.length, 10, 'the README table of the reference run');
     assert.equal(run.history.length, 10);
     rows.forEach((line, i) => {
-      const [epoch, loss, acc, valLoss, valAcc, seconds] = line.split('|').slice(1, 7).map((c) => c.trim());
+      const [epoch, loss, acc, valLoss, valAcc, seconds] = line
+        .split('|')
+        .slice(1, 7)
+        .map((c) => c.trim());
       const r = run.history[i];
       assert.equal(r.epoch, Number(epoch));
       assert.equal(r.loss.toFixed(4), loss);
@@ -50,7 +53,10 @@ describe('the recorded reference run', () => {
     assert.equal(c.best.epoch, 3);
     assert.equal(c.overfits, true);
     assert.equal(c.trainLossAlwaysFell, true);
-    assert.match(describeCurves(run.history, 'the reference run'), /lowest after epoch 3 of 10 \(0\.2800.*88\.96%\)\. After it the validation loss rises at every one of the 7 epochs, to 0\.6577 by epoch 10.*overfits after epoch 3/);
+    assert.match(
+      describeCurves(run.history, 'the reference run'),
+      /lowest after epoch 3 of 10 \(0\.2800.*88\.96%\)\. After it the validation loss rises at every one of the 7 epochs, to 0\.6577 by epoch 10.*overfits after epoch 3/,
+    );
   });
 });
 
@@ -58,7 +64,10 @@ describe('readCurves and describeCurves', () => {
   test('a validation loss still falling at the last epoch: no overfitting said', () => {
     const h = [record(1, 0.6, 0.65), record(2, 0.5, 0.55)];
     assert.equal(readCurves(h).overfits, false);
-    assert.match(describeCurves(h), /lowest after epoch 2 of 2 .*the last epoch: it was still falling, so there is no sign of overfitting within 2 epochs\./);
+    assert.match(
+      describeCurves(h),
+      /lowest after epoch 2 of 2 .*the last epoch: it was still falling, so there is no sign of overfitting within 2 epochs\./,
+    );
   });
 
   test('rising validation loss with falling training loss: overfitting, with the counts', () => {
@@ -67,7 +76,10 @@ describe('readCurves and describeCurves', () => {
     assert.equal(c.best.epoch, 2);
     assert.equal(c.risingEpochsAfterBest, 2, 'epochs 3 and 5 rose, epoch 4 fell');
     assert.equal(c.overfits, true);
-    assert.match(describeCurves(h, 'run X'), /^run X: .*rises in 2 of the 3 epochs, to 0\.6000 by epoch 5, while the training loss keeps falling, from 0\.4000 to 0\.1000: the model overfits after epoch 2\.$/);
+    assert.match(
+      describeCurves(h, 'run X'),
+      /^run X: .*rises in 2 of the 3 epochs, to 0\.6000 by epoch 5, while the training loss keeps falling, from 0\.4000 to 0\.1000: the model overfits after epoch 2\.$/,
+    );
   });
 
   test('validation and training loss both stuck: stalled, not overfitting', () => {
@@ -78,16 +90,25 @@ describe('readCurves and describeCurves', () => {
 });
 
 describe('readHistoryCsv', () => {
-  test('reads a run directory\'s history.csv', () => {
+  test("reads a run directory's history.csv", () => {
     const h = readHistoryCsv(tempCsv('epoch,loss,accuracy,val_loss,val_accuracy,seconds\n1,0.5,0.7,0.45,0.75,12.5\n'));
     assert.deepEqual(h, [{ epoch: 1, loss: 0.5, accuracy: 0.7, val_loss: 0.45, val_accuracy: 0.75, seconds: 12.5 }]);
   });
 
   test('names the file and what is wrong: a missing file, a missing column, a non-number, an epoch out of order', () => {
     assert.throws(() => readHistoryCsv('/nonexistent/history.csv'), /\/nonexistent\/history\.csv does not exist/);
-    assert.throws(() => readHistoryCsv(tempCsv('epoch,loss\n1,0.5\n')), /history\.csv lacks the column\(s\) accuracy, val_loss, val_accuracy, seconds/);
-    assert.throws(() => readHistoryCsv(tempCsv('epoch,loss,accuracy,val_loss,val_accuracy,seconds\n1,x,0.7,0.45,0.75,1\n')), /row 1: loss is not a number/);
-    assert.throws(() => readHistoryCsv(tempCsv('epoch,loss,accuracy,val_loss,val_accuracy,seconds\n2,0.5,0.7,0.45,0.75,1\n')), /row 1: epoch 2, expected 1/);
+    assert.throws(
+      () => readHistoryCsv(tempCsv('epoch,loss\n1,0.5\n')),
+      /history\.csv lacks the column\(s\) accuracy, val_loss, val_accuracy, seconds/,
+    );
+    assert.throws(
+      () => readHistoryCsv(tempCsv('epoch,loss,accuracy,val_loss,val_accuracy,seconds\n1,x,0.7,0.45,0.75,1\n')),
+      /row 1: loss is not a number/,
+    );
+    assert.throws(
+      () => readHistoryCsv(tempCsv('epoch,loss,accuracy,val_loss,val_accuracy,seconds\n2,0.5,0.7,0.45,0.75,1\n')),
+      /row 1: epoch 2, expected 1/,
+    );
   });
 });
 

@@ -12,13 +12,36 @@ import * as tf from '@tensorflow/tfjs-node';
 import { KerasAdam } from '../lib/adam';
 import { buildModel } from '../lib/model';
 import {
-  acquireRunLock, bestEpoch, checkRunDirWritable, checkRunUnlocked, checkSameData, checkSameRun, environmentFacts, epochDir, historyFrame, loadRun,
-  removePartialEpochs, repairHistoryCsv, runDataOf, runStatus, saveEpoch, verifyEpoch, writeHistoryCsv, type EpochRecord,
+  acquireRunLock,
+  bestEpoch,
+  checkRunDirWritable,
+  checkRunUnlocked,
+  checkSameData,
+  checkSameRun,
+  environmentFacts,
+  epochDir,
+  historyFrame,
+  loadRun,
+  removePartialEpochs,
+  repairHistoryCsv,
+  runDataOf,
+  runStatus,
+  saveEpoch,
+  verifyEpoch,
+  writeHistoryCsv,
+  type EpochRecord,
 } from '../lib/run-dir';
 import { TrainError, resolveConfig, type TrainConfig } from '../lib/train-config';
 import { vocabularyFromCounts } from '../lib/vocabulary';
 
-const record = (epoch: number, valLoss: number): EpochRecord => ({ epoch, loss: 0.5, accuracy: 0.7, val_loss: valLoss, val_accuracy: 0.8, seconds: 1 });
+const record = (epoch: number, valLoss: number): EpochRecord => ({
+  epoch,
+  loss: 0.5,
+  accuracy: 0.7,
+  val_loss: valLoss,
+  val_accuracy: 0.8,
+  seconds: 1,
+});
 
 test('history: a polars frame with an integer epoch column; bestEpoch is the lowest validation loss', () => {
   const history = [record(1, 0.5), record(2, 0.3), record(3, 0.4)];
@@ -26,21 +49,36 @@ test('history: a polars frame with an integer epoch column; bestEpoch is the low
   assert.deepEqual(frame.columns, ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'seconds']);
   assert.equal(frame.getColumn('epoch').dtype.toString(), 'DataType(Int32)');
   assert.equal(bestEpoch(history).epoch, 2);
-  assert.throws(() => bestEpoch([]), (err: unknown) => err instanceof TrainError && err.code === 'RUN_NOT_FOUND');
+  assert.throws(
+    () => bestEpoch([]),
+    (err: unknown) => err instanceof TrainError && err.code === 'RUN_NOT_FOUND',
+  );
 });
 
 test('epoch folders: saved under a temporary name, listed in order, loaded by number, last or best', async () => {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'run-dir-'));
   try {
     assert.equal(epochDir(runDir, 3), path.join(runDir, 'epoch-03'));
-    assert.deepEqual(await runStatus(path.join(runDir, 'missing')), { runDir: path.join(runDir, 'missing'), exists: false, config: null, completedEpochs: 0, complete: false });
+    assert.deepEqual(await runStatus(path.join(runDir, 'missing')), {
+      runDir: path.join(runDir, 'missing'),
+      exists: false,
+      config: null,
+      completedEpochs: 0,
+      complete: false,
+    });
     const config = resolveConfig({ profile: 'ci', env: {}, overrides: { numWords: 20, maxLen: 4, embeddingDim: 3, units: 2, epochs: 2 } });
     fs.writeFileSync(path.join(runDir, 'config.json'), JSON.stringify(config));
     const model = buildModel(config);
     const optimizer = new KerasAdam();
     const history = [record(1, 0.4), record(2, 0.6)];
     for (const epoch of [1, 2]) {
-      await saveEpoch(runDir, model, optimizer, { epoch, steps: epoch * 10, history: history.slice(0, epoch), savedAt: 'now', environment: environmentFacts() });
+      await saveEpoch(runDir, model, optimizer, {
+        epoch,
+        steps: epoch * 10,
+        history: history.slice(0, epoch),
+        savedAt: 'now',
+        environment: environmentFacts(),
+      });
     }
     fs.mkdirSync(path.join(runDir, 'epoch-03.partial-1-abcd')); // what a crash leaves behind
     const status = await runStatus(runDir);
@@ -53,7 +91,10 @@ test('epoch folders: saved under a temporary name, listed in order, loaded by nu
     assert.deepEqual([best.epoch, best.history.length], [1, 1]);
     const last = await loadRun(runDir);
     assert.equal(last.epoch, 2);
-    assert.deepEqual(last.model.getWeights().map((w) => Array.from(w.dataSync())), model.getWeights().map((w) => Array.from(w.dataSync())));
+    assert.deepEqual(
+      last.model.getWeights().map((w) => Array.from(w.dataSync())),
+      model.getWeights().map((w) => Array.from(w.dataSync())),
+    );
     await assert.rejects(loadRun(runDir, 5), /epoch 5 is not saved .* \(saved: 1, 2\)/);
     for (const m of [best.model, last.model, model]) m.dispose();
     optimizer.dispose();
@@ -65,8 +106,10 @@ test('epoch folders: saved under a temporary name, listed in order, loaded by nu
 test('checkSameRun: only epochs may change when continuing a run', () => {
   const saved = resolveConfig({ profile: 'ci', env: {} });
   checkSameRun(saved, { ...saved, epochs: 9 }, '/runs/x');
-  assert.throws(() => checkSameRun(saved, { ...saved, maxLen: 50 }, '/runs/x'), (err: unknown) =>
-    err instanceof TrainError && err.code === 'CONFIG_MISMATCH' && /maxLen: saved 100, now 50/.test(err.message));
+  assert.throws(
+    () => checkSameRun(saved, { ...saved, maxLen: 50 }, '/runs/x'),
+    (err: unknown) => err instanceof TrainError && err.code === 'CONFIG_MISMATCH' && /maxLen: saved 100, now 50/.test(err.message),
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -103,7 +146,13 @@ function tinyConfig(): TrainConfig {
 async function saveEpochs(runDir: string, n: number, model: tf.LayersModel, optimizer: KerasAdam): Promise<EpochRecord[]> {
   const history = Array.from({ length: n }, (_, i) => record(i + 1, 0.5 - i / 10));
   for (let epoch = 1; epoch <= n; epoch++) {
-    await saveEpoch(runDir, model, optimizer, { epoch, steps: epoch * 10, history: history.slice(0, epoch), savedAt: 'now', environment: environmentFacts() });
+    await saveEpoch(runDir, model, optimizer, {
+      epoch,
+      steps: epoch * 10,
+      history: history.slice(0, epoch),
+      savedAt: 'now',
+      environment: environmentFacts(),
+    });
   }
   return history;
 }
@@ -119,8 +168,19 @@ test('a full disk (ENOSPC) while saving an epoch is WRITE_FAILED; the epochs sav
       const restore = await injectWriteFailure(mode);
       try {
         await assert.rejects(
-          saveEpoch(runDir, model, optimizer, { epoch: 2, steps: 20, history: [record(1, 0.5), record(2, 0.4)], savedAt: 'now', environment: environmentFacts() }),
-          isTrainError('WRITE_FAILED', mode === 'ENOSPC' ? /could not save epoch 2 in .*ENOSPC.*The 1 epoch\(s\) saved before are intact/ : /could not save epoch 2 .*\.partial-.*: wrote \d+ bytes, but the file holds 0\)/),
+          saveEpoch(runDir, model, optimizer, {
+            epoch: 2,
+            steps: 20,
+            history: [record(1, 0.5), record(2, 0.4)],
+            savedAt: 'now',
+            environment: environmentFacts(),
+          }),
+          isTrainError(
+            'WRITE_FAILED',
+            mode === 'ENOSPC'
+              ? /could not save epoch 2 in .*ENOSPC.*The 1 epoch\(s\) saved before are intact/
+              : /could not save epoch 2 .*\.partial-.*: wrote \d+ bytes, but the file holds 0\)/,
+          ),
         );
       } finally {
         restore();
@@ -149,7 +209,10 @@ test('history.csv is complete or absent: a refused or silently empty write is WR
     for (const mode of ['ENOSPC', 'silent'] as const) {
       const restore = await injectWriteFailure(mode);
       try {
-        await assert.rejects(writeHistoryCsv(runDir, two), isTrainError('WRITE_FAILED', /could not write .*history\.csv \((ENOSPC|.*wrote \d+ bytes, but the file holds 0)/));
+        await assert.rejects(
+          writeHistoryCsv(runDir, two),
+          isTrainError('WRITE_FAILED', /could not write .*history\.csv \((ENOSPC|.*wrote \d+ bytes, but the file holds 0)/),
+        );
       } finally {
         restore();
       }
@@ -161,7 +224,10 @@ test('history.csv is complete or absent: a refused or silently empty write is WR
     assert.equal(await repairHistoryCsv(runDir, two), false, 'an up-to-date file is left alone');
     const rows = fs.readFileSync(file, 'utf8').trim().split('\n');
     assert.equal(rows[0], 'epoch,loss,accuracy,val_loss,val_accuracy,seconds');
-    assert.deepEqual(rows.slice(1).map((r) => Number(r.split(',')[0])), [1, 2]);
+    assert.deepEqual(
+      rows.slice(1).map((r) => Number(r.split(',')[0])),
+      [1, 2],
+    );
   } finally {
     fs.rmSync(runDir, { recursive: true, force: true });
   }
@@ -175,7 +241,9 @@ test("run files carry checksums: each epoch's manifest records every file's size
     fs.writeFileSync(path.join(runDir, 'config.json'), JSON.stringify(tinyConfig()));
     await saveEpochs(runDir, 2, model, optimizer);
     const dir = epochDir(runDir, 2);
-    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { files: Record<string, { bytes: number; sha256: string }> };
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
+      files: Record<string, { bytes: number; sha256: string }>;
+    };
     assert.deepEqual(Object.keys(manifest.files).sort(), ['model.json', 'optimizer.bin', 'optimizer.json', 'state.json', 'weights.bin']);
     for (const [name, digest] of Object.entries(manifest.files)) {
       const bytes = fs.readFileSync(path.join(dir, name));
@@ -186,7 +254,10 @@ test("run files carry checksums: each epoch's manifest records every file's size
     const flipped = Buffer.from(good);
     flipped[100] ^= 0x01;
     fs.writeFileSync(weights, flipped);
-    await assert.rejects(loadRun(runDir), isTrainError('RUN_CORRUPT', /weights\.bin is damaged: \d+ bytes with SHA-256 [0-9a-f]{64}, but .*manifest\.json records/));
+    await assert.rejects(
+      loadRun(runDir),
+      isTrainError('RUN_CORRUPT', /weights\.bin is damaged: \d+ bytes with SHA-256 [0-9a-f]{64}, but .*manifest\.json records/),
+    );
     fs.writeFileSync(weights, good);
     (await loadRun(runDir)).model.dispose();
     // Epoch 1's optimizer state was removed on purpose (only the latest epoch keeps it): still valid.
@@ -260,7 +331,13 @@ test('an unwritable run directory (a parent that is a file: ENOTDIR) is RUN_DIR_
   try {
     const file = path.join(dir, 'a-file');
     fs.writeFileSync(file, 'x');
-    await assert.rejects(checkRunDirWritable(path.join(file, 'runs', 'r')), isTrainError('RUN_DIR_UNWRITABLE', /cannot write the run directory .*a-file\/runs\/r: .*a-file \(ENOTDIR: .* is a file, not a directory\)\. Choose another run directory/));
+    await assert.rejects(
+      checkRunDirWritable(path.join(file, 'runs', 'r')),
+      isTrainError(
+        'RUN_DIR_UNWRITABLE',
+        /cannot write the run directory .*a-file\/runs\/r: .*a-file \(ENOTDIR: .* is a file, not a directory\)\. Choose another run directory/,
+      ),
+    );
     await checkRunDirWritable(path.join(dir, 'new', 'run'));
     assert.deepEqual(fs.readdirSync(dir), ['a-file'], 'checking creates nothing');
   } finally {
@@ -269,13 +346,50 @@ test('an unwritable run directory (a parent that is a file: ENOTDIR) is RUN_DIR_
 });
 
 test('what a run was trained on: archive SHA-256, tokenizer version and vocabulary SHA-256; any difference is DATA_MISMATCH saying which', () => {
-  const vocab = vocabularyFromCounts(new Map([['good', 3], ['bad', 2]]), 10);
-  const shifted = vocabularyFromCounts(new Map([['good', 3], ['bad', 4]]), 10); // "bad" now has id 4
+  const vocab = vocabularyFromCounts(
+    new Map([
+      ['good', 3],
+      ['bad', 2],
+    ]),
+    10,
+  );
+  const shifted = vocabularyFromCounts(
+    new Map([
+      ['good', 3],
+      ['bad', 4],
+    ]),
+    10,
+  ); // "bad" now has id 4
   const saved = runDataOf('a'.repeat(64), vocab);
   assert.equal(saved.tokenizerVersion, 1);
-  assert.equal(saved.vocabularySha256, createHash('sha256').update(JSON.stringify({ format: 'imdb-vocabulary', version: 1, tokenizerVersion: 1, numWords: 10, distinctWords: 2, words: ['good', 'bad'], counts: [3, 2] })).digest('hex'));
+  assert.equal(
+    saved.vocabularySha256,
+    createHash('sha256')
+      .update(
+        JSON.stringify({
+          format: 'imdb-vocabulary',
+          version: 1,
+          tokenizerVersion: 1,
+          numWords: 10,
+          distinctWords: 2,
+          words: ['good', 'bad'],
+          counts: [3, 2],
+        }),
+      )
+      .digest('hex'),
+  );
   checkSameData(saved, runDataOf('a'.repeat(64), vocab), '/runs/x');
-  assert.throws(() => checkSameData(saved, runDataOf('b'.repeat(64), shifted), '/runs/x'), isTrainError('DATA_MISMATCH',
-    new RegExp(`archive SHA-256: trained on a{64}, now b{64}; vocabulary SHA-256: trained on ${saved.vocabularySha256}, now [0-9a-f]{64}\\)`)));
-  assert.throws(() => checkSameData(saved, { ...saved, tokenizerVersion: 2 }, '/runs/x'), isTrainError('DATA_MISMATCH', /tokenizer version: trained on 1, now 2/));
+  assert.throws(
+    () => checkSameData(saved, runDataOf('b'.repeat(64), shifted), '/runs/x'),
+    isTrainError(
+      'DATA_MISMATCH',
+      new RegExp(
+        `archive SHA-256: trained on a{64}, now b{64}; vocabulary SHA-256: trained on ${saved.vocabularySha256}, now [0-9a-f]{64}\\)`,
+      ),
+    ),
+  );
+  assert.throws(
+    () => checkSameData(saved, { ...saved, tokenizerVersion: 2 }, '/runs/x'),
+    isTrainError('DATA_MISMATCH', /tokenizer version: trained on 1, now 2/),
+  );
 });

@@ -29,8 +29,24 @@ describe('Canvas', () => {
   test('renders a well-formed SVG with its title and description, one arrowhead marker per colour used, on its own panel', () => {
     const c = new Canvas('t1');
     c.box(100, 60, 80, 40, 'σ', 'W_z, U_z, b_z', 'keep', 'new');
-    c.wire([[10, 60], [60, 60]], 'keep', 'new', { arrow: true });
-    c.wire([[140, 60], [190, 60]], 'write', 'old', { arrow: true });
+    c.wire(
+      [
+        [10, 60],
+        [60, 60],
+      ],
+      'keep',
+      'new',
+      { arrow: true },
+    );
+    c.wire(
+      [
+        [140, 60],
+        [190, 60],
+      ],
+      'write',
+      'old',
+      { arrow: true },
+    );
     c.op(200, 60, '⊙', 'write', 'new');
     c.label(100, 110, 'z_t');
     const svg = c.render({ name: 't1', title: 'A test <picture>', description: 'two wires & a box', width: 240, height: 140 });

@@ -22,19 +22,34 @@ describe('configuration', () => {
   });
 
   test('environment overrides apply; explicit overrides win over them', () => {
-    const env = { GRU_EPOCHS: '3', GRU_BATCH_SIZE: ' 16 ', GRU_MAX_LEN: '50', GRU_TRAIN_SIZE: '500', GRU_TEST_SIZE: '200', GRU_LEARNING_RATE: '3e-4', GRU_RNN: 'lstm', GRU_SEED: '' };
+    const env = {
+      GRU_EPOCHS: '3',
+      GRU_BATCH_SIZE: ' 16 ',
+      GRU_MAX_LEN: '50',
+      GRU_TRAIN_SIZE: '500',
+      GRU_TEST_SIZE: '200',
+      GRU_LEARNING_RATE: '3e-4',
+      GRU_RNN: 'lstm',
+      GRU_SEED: '',
+    };
     const c = resolveConfig({ profile: 'ci', env });
-    assert.deepEqual([c.epochs, c.batchSize, c.maxLen, c.trainSize, c.testSize, c.learningRate, c.rnn, c.seed], [3, 16, 50, 500, 200, 3e-4, 'lstm', 42]);
+    assert.deepEqual(
+      [c.epochs, c.batchSize, c.maxLen, c.trainSize, c.testSize, c.learningRate, c.rnn, c.seed],
+      [3, 16, 50, 500, 200, 3e-4, 'lstm', 42],
+    );
     assert.equal(resolveConfig({ profile: 'ci', env, overrides: { epochs: 5 } }).epochs, 5);
   });
 
   test('bad values are rejected with the variable, the value and what is expected', () => {
     const bad = (env: NodeJS.ProcessEnv, pattern: RegExp) =>
-      assert.throws(() => resolveConfig({ profile: 'ci', env }), (err: unknown) => {
-        assert.ok(err instanceof TrainError && err.code === 'INVALID_CONFIG', String(err));
-        assert.match(err.message, pattern);
-        return true;
-      });
+      assert.throws(
+        () => resolveConfig({ profile: 'ci', env }),
+        (err: unknown) => {
+          assert.ok(err instanceof TrainError && err.code === 'INVALID_CONFIG', String(err));
+          assert.match(err.message, pattern);
+          return true;
+        },
+      );
     bad({ GRU_EPOCHS: 'abc' }, /GRU_EPOCHS="abc" is not an integer \(passes over the training reviews\)/);
     bad({ GRU_EPOCHS: '2.5' }, /GRU_EPOCHS="2.5" is not an integer/);
     // Integers are decimal digits only: Number() would read these as 2, 10, 3 and 2.
@@ -82,7 +97,10 @@ describe('configuration', () => {
     const held = resolveConfig({ profile: 'ci', env: {}, overrides: { fixedGates: { reset: 1 } } });
     assert.match(runName(held), /^imdb-gru-ci-[0-9a-f]{8}$/);
     assert.notEqual(runName(held), runName(resolveConfig({ profile: 'ci', env: {}, overrides: { fixedGates: { update: 0 } } })));
-    assert.throws(() => resolveConfig({ profile: 'ci', env: {}, overrides: { rnn: 'lstm', fixedGates: { reset: 1 } } }), /fixedGates needs rnn "kerasGru"/);
+    assert.throws(
+      () => resolveConfig({ profile: 'ci', env: {}, overrides: { rnn: 'lstm', fixedGates: { reset: 1 } } }),
+      /fixedGates needs rnn "kerasGru"/,
+    );
   });
 
   test('a maxLen that cannot fit in memory is refused with the arithmetic (padded reviews of the run plus one batch)', () => {
@@ -90,11 +108,17 @@ describe('configuration', () => {
     // By hand: (2000 + 1000) reviews x 1e6 ids x 4 bytes = 12e9; 32 x 1e6 x (128 + 4 x 128) x 4 bytes = 81.92e9.
     const m = memoryEstimate(huge);
     assert.deepEqual([m.paddedBytes, m.batchBytes, m.totalBytes], [12e9, 81.92e9, 93.92e9]);
-    assert.throws(() => checkFitsInMemory(huge, 8e9), (err: unknown) => {
-      assert.ok(err instanceof TrainError && err.code === 'INVALID_CONFIG', String(err));
-      assert.match(err.message, /^maxLen 1000000 cannot fit: padded reviews \(2000 \+ 1000\) x 1000000 ids x 4 bytes = 12\.00 GB, plus one training batch 32 x 1000000 steps x \(128 \+ 4 x 128\) floats x 4 bytes = 81\.92 GB: 93\.92 GB at least, and this machine has 8\.00 GB of memory\. Use a smaller --max-len/);
-      return true;
-    });
+    assert.throws(
+      () => checkFitsInMemory(huge, 8e9),
+      (err: unknown) => {
+        assert.ok(err instanceof TrainError && err.code === 'INVALID_CONFIG', String(err));
+        assert.match(
+          err.message,
+          /^maxLen 1000000 cannot fit: padded reviews \(2000 \+ 1000\) x 1000000 ids x 4 bytes = 12\.00 GB, plus one training batch 32 x 1000000 steps x \(128 \+ 4 x 128\) floats x 4 bytes = 81\.92 GB: 93\.92 GB at least, and this machine has 8\.00 GB of memory\. Use a smaller --max-len/,
+        );
+        return true;
+      },
+    );
     // Only the reviews the run takes count: the ci profile's own sizes fit in far less.
     checkFitsInMemory(PROFILES.ci, 8e9);
     checkFitsInMemory(PROFILES.full, 8e9);

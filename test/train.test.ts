@@ -59,7 +59,10 @@ async function imdb(): Promise<ImdbData> {
 
 test('epoch order: a permutation that depends only on seed and epoch', () => {
   const a = epochOrder(42, 1, 1000);
-  assert.deepEqual([...a].sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i));
+  assert.deepEqual(
+    [...a].sort((x, y) => x - y),
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
   assert.deepEqual(epochOrder(42, 1, 1000), a);
   assert.notDeepEqual(epochOrder(42, 2, 1000), a);
   assert.notDeepEqual(epochOrder(43, 1, 1000), a);
@@ -68,11 +71,26 @@ test('epoch order: a permutation that depends only on seed and epoch', () => {
 test('progress: batch lines throttled, epoch lines always', () => {
   const lines: string[] = [];
   const print = trainProgressPrinter({ write: (l) => lines.push(l), intervalSeconds: 1000 });
-  const batch = (b: number): ProgressEvent => ({ type: 'batch', epoch: 1, epochs: 2, batch: b, batches: 3, loss: 0.5, accuracy: 0.75, examplesPerSecond: 64.4, epochEtaSeconds: 75 });
+  const batch = (b: number): ProgressEvent => ({
+    type: 'batch',
+    epoch: 1,
+    epochs: 2,
+    batch: b,
+    batches: 3,
+    loss: 0.5,
+    accuracy: 0.75,
+    examplesPerSecond: 64.4,
+    epochEtaSeconds: 75,
+  });
   print(batch(1));
   print(batch(2));
   print(batch(3)); // the last batch of an epoch is always shown
-  print({ type: 'epoch', epochs: 2, runEtaSeconds: 3725, record: { epoch: 1, loss: 0.5, accuracy: 0.75, val_loss: 0.6, val_accuracy: 0.7, seconds: 12.34 } });
+  print({
+    type: 'epoch',
+    epochs: 2,
+    runEtaSeconds: 3725,
+    record: { epoch: 1, loss: 0.5, accuracy: 0.75, val_loss: 0.6, val_accuracy: 0.7, seconds: 12.34 },
+  });
   assert.deepEqual(lines, [
     'epoch 1/2 batch 3/3 loss 0.5000 acc 0.7500 64 ex/s ETA 1m15s',
     'epoch 1/2 loss 0.5000 acc 0.7500 val_loss 0.6000 val_acc 0.7000 12.3 s (run ETA 1h02m)',
@@ -117,11 +135,20 @@ describe('the ci profile on the real IMDB data', () => {
     assert.equal(result.outcome, 'trained');
     const batches = events.filter((e) => e.type === 'batch');
     assert.equal(batches.length, 2 * Math.ceil(2000 / 32));
-    assert.deepEqual(events.filter((e) => e.type === 'epoch').map((e) => e.type === 'epoch' && e.record.epoch), [1, 2]);
+    assert.deepEqual(
+      events.filter((e) => e.type === 'epoch').map((e) => e.type === 'epoch' && e.record.epoch),
+      [1, 2],
+    );
     const last = batches[batches.length - 1];
-    assert.ok(last.type === 'batch' && last.batch === 63 && last.batches === 63 && last.epochEtaSeconds === 0 && last.examplesPerSecond > 0);
+    assert.ok(
+      last.type === 'batch' && last.batch === 63 && last.batches === 63 && last.epochEtaSeconds === 0 && last.examplesPerSecond > 0,
+    );
     // No tensor is leaked per batch or per epoch (the first batch creates the optimizer's state).
-    assert.deepEqual(new Set(tensorsAtBatch.slice(1)), new Set([tensorsAtBatch[1]]), `tensor counts per batch: ${[...new Set(tensorsAtBatch)]}`);
+    assert.deepEqual(
+      new Set(tensorsAtBatch.slice(1)),
+      new Set([tensorsAtBatch[1]]),
+      `tensor counts per batch: ${[...new Set(tensorsAtBatch)]}`,
+    );
   });
 
   test('learns: training and validation loss fall, validation accuracy beats chance', () => {
@@ -137,7 +164,14 @@ describe('the ci profile on the real IMDB data', () => {
     const ls = (dir: string) => fs.readdirSync(dir).sort();
     assert.deepEqual(ls(runDir), ['config.json', 'data.json', 'epoch-01', 'epoch-02', 'history.csv', 'vocab.json'], 'no train.lock left');
     assert.deepEqual(ls(epochDir(runDir, 1)), ['manifest.json', 'model.json', 'state.json', 'weights.bin']);
-    assert.deepEqual(ls(epochDir(runDir, 2)), ['manifest.json', 'model.json', 'optimizer.bin', 'optimizer.json', 'state.json', 'weights.bin']);
+    assert.deepEqual(ls(epochDir(runDir, 2)), [
+      'manifest.json',
+      'model.json',
+      'optimizer.bin',
+      'optimizer.json',
+      'state.json',
+      'weights.bin',
+    ]);
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')), config);
     assert.equal((await loadVocabulary(path.join(runDir, 'vocab.json'))).numWords, 10_000);
     const csv = pl.readCSV(path.join(runDir, 'history.csv'));
@@ -194,23 +228,38 @@ describe('the ci profile on the real IMDB data', () => {
       assert.match(err.message, /already holds 2 completed epoch\(s\)\. Resume it/);
       return true;
     });
-    await assert.rejects(train({ ...config, batchSize: 16 }, { runDir, resume: true, data: await imdb(), onProgress: quiet }), (err: unknown) => {
-      assert.ok(err instanceof TrainError && err.code === 'CONFIG_MISMATCH');
-      assert.match(err.message, /batchSize: saved 32, now 16/);
-      return true;
-    });
+    await assert.rejects(
+      train({ ...config, batchSize: 16 }, { runDir, resume: true, data: await imdb(), onProgress: quiet }),
+      (err: unknown) => {
+        assert.ok(err instanceof TrainError && err.code === 'CONFIG_MISMATCH');
+        assert.match(err.message, /batchSize: saved 32, now 16/);
+        return true;
+      },
+    );
   });
 
   test('scripts/predict.ts prints the same probabilities', async () => {
     const texts = ['A wonderful, moving film.', 'Dull and far too long.'];
-    const r = spawnSync(process.execPath, [...TSX, 'scripts/predict.ts', '--run-dir', runDir, ...texts], { cwd: ROOT, encoding: 'utf8', env: childEnv() });
+    const r = spawnSync(process.execPath, [...TSX, 'scripts/predict.ts', '--run-dir', runDir, ...texts], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: childEnv(),
+    });
     assert.equal(r.status, 0, r.stderr);
     const probs = await predict(texts, runDir);
     const label = (p: number) => (p > 0.5 ? 'positive' : 'negative').padEnd(8);
-    assert.deepEqual(r.stdout.trim().split('\n'), texts.map((t, i) => `${probs[i].toFixed(4)}  ${label(probs[i])}  ${t}`));
+    assert.deepEqual(
+      r.stdout.trim().split('\n'),
+      texts.map((t, i) => `${probs[i].toFixed(4)}  ${label(probs[i])}  ${t}`),
+    );
   });
   const predictCli = (args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}) =>
-    spawnSync(process.execPath, [...TSX, 'scripts/predict.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...childEnv(), ...options.env }, input: options.input ?? '' });
+    spawnSync(process.execPath, [...TSX, 'scripts/predict.ts', ...args], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...childEnv(), ...options.env },
+      input: options.input ?? '',
+    });
 
   test('scripts/predict.ts gives no verdict for a text with no known word (empty, punctuation, emoji, Korean) and warns', async () => {
     const unknown = ['', '!!! ... ???', '😀🎬👍', '정말 최고의 영화입니다'];
@@ -220,9 +269,20 @@ describe('the ci profile on the real IMDB data', () => {
     unknown.forEach((t, i) => assert.equal(lines[i], `     -  no verdict (no known word)  ${t}`));
     const [p] = await predict(['A wonderful film.'], runDir);
     assert.equal(lines[4], `${p.toFixed(4)}  ${p > 0.5 ? 'positive' : 'negative'}  A wonderful film.`);
-    for (let i = 1; i <= 4; i++) assert.match(r.stderr, new RegExp(`predict: text ${i} \\(.*\\) has no word the vocabulary knows: no verdict`));
-    const json = JSON.parse(predictCli(['--run-dir', runDir, '--json', '😀', 'good']).stdout) as { probability: number | null; label: string | null; knownWords: number }[];
-    assert.deepEqual(json.map((j) => [j.knownWords, j.label === null, j.probability === null]), [[0, true, true], [1, false, false]]);
+    for (let i = 1; i <= 4; i++)
+      assert.match(r.stderr, new RegExp(`predict: text ${i} \\(.*\\) has no word the vocabulary knows: no verdict`));
+    const json = JSON.parse(predictCli(['--run-dir', runDir, '--json', '😀', 'good']).stdout) as {
+      probability: number | null;
+      label: string | null;
+      knownWords: number;
+    }[];
+    assert.deepEqual(
+      json.map((j) => [j.knownWords, j.label === null, j.probability === null]),
+      [
+        [0, true, true],
+        [1, false, false],
+      ],
+    );
   });
 
   test('scripts/predict.ts reads reviews from files and stdin (one per file, or one per line with --lines), however long', async () => {
@@ -233,17 +293,28 @@ describe('the ci profile on the real IMDB data', () => {
       fs.writeFileSync(file, long);
       const lines = path.join(dir, 'lines.txt');
       fs.writeFileSync(lines, 'A wonderful film.\n\nDull and far too long.\n');
-      const r = predictCli(['--run-dir', runDir, '--file', file, '--file', '-'], { input: 'Dull and far too long.\nSecond line of the same review.' });
+      const r = predictCli(['--run-dir', runDir, '--file', file, '--file', '-'], {
+        input: 'Dull and far too long.\nSecond line of the same review.',
+      });
       assert.equal(r.status, 0, r.stderr);
       const probs = await predict([long, 'Dull and far too long.\nSecond line of the same review.'], runDir);
       const out = r.stdout.trim().split('\n');
       assert.equal(out.length, 2);
-      assert.match(out[0], new RegExp(`^${probs[0].toFixed(4)}  \\w+ +${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: A wonderful, moving film`));
+      assert.match(
+        out[0],
+        new RegExp(`^${probs[0].toFixed(4)}  \\w+ +${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: A wonderful, moving film`),
+      );
       assert.match(out[1], new RegExp(`^${probs[1].toFixed(4)}  \\w+ +stdin: Dull and far too long\\. Second line`));
       const perLine = predictCli(['--run-dir', runDir, '--lines', '--file', lines, '--json']);
       assert.equal(perLine.status, 0, perLine.stderr);
       const rows = JSON.parse(perLine.stdout) as { source: string; probability: number }[];
-      assert.deepEqual(rows.map((x) => [x.source, x.probability]), [[`${lines}:1`, (await predict(['A wonderful film.'], runDir))[0]], [`${lines}:3`, (await predict(['Dull and far too long.'], runDir))[0]]]);
+      assert.deepEqual(
+        rows.map((x) => [x.source, x.probability]),
+        [
+          [`${lines}:1`, (await predict(['A wonderful film.'], runDir))[0]],
+          [`${lines}:3`, (await predict(['Dull and far too long.'], runDir))[0]],
+        ],
+      );
       const missing = predictCli(['--run-dir', runDir, '--file', path.join(dir, 'nope.txt')]);
       assert.equal(missing.status, 2);
       assert.match(missing.stderr, /--file .*nope\.txt: ENOENT/);
@@ -255,7 +326,10 @@ describe('the ci profile on the real IMDB data', () => {
   test('scripts/predict.ts says which epoch of which run it uses and whether the run is complete', () => {
     const r = predictCli(['--run-dir', runDir, 'A film.']);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, new RegExp(`^run ${runDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, epoch 2 \\(of 2 completed, 2 planned\\): the run is complete\\n`));
+    assert.match(
+      r.stderr,
+      new RegExp(`^run ${runDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}, epoch 2 \\(of 2 completed, 2 planned\\): the run is complete\\n`),
+    );
     const best = predictCli(['--run-dir', runDir, '--epoch', '1', 'A film.']);
     assert.match(best.stderr, /, epoch 1 \(of 2 completed, 2 planned\): the run is complete\n/);
     const dir = tempDir('predict-incomplete-');
@@ -265,7 +339,10 @@ describe('the ci profile on the real IMDB data', () => {
       fs.writeFileSync(configFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(configFile, 'utf8')), epochs: 5 }));
       const incomplete = predictCli(['--run-dir', dir, 'A film.']);
       assert.equal(incomplete.status, 0, incomplete.stderr);
-      assert.match(incomplete.stderr, /, epoch 2 \(of 2 completed, 5 planned\): the run is INCOMPLETE \(finish it with scripts\/train\.ts --resume\)\n/);
+      assert.match(
+        incomplete.stderr,
+        /, epoch 2 \(of 2 completed, 5 planned\): the run is INCOMPLETE \(finish it with scripts\/train\.ts --resume\)\n/,
+      );
       // A flipped byte in weights.bin: a clear error naming the file (exit 2), not a different prediction.
       const weights = path.join(epochDir(dir, 2), 'weights.bin');
       const bytes = fs.readFileSync(weights);
@@ -351,7 +428,23 @@ describe('an interrupted run resumes to the same history', () => {
   test('the command line killed (SIGKILL) after epoch 1, then resumed: same history', async () => {
     const dir = tempDir('train-kill-');
     dirs.push(dir);
-    const args = [...TSX, 'scripts/train.ts', '--profile', 'ci', '--train-size', '192', '--test-size', '64', '--epochs', '3', '--archive', ARCHIVE, '--run-dir', dir, '--quiet'];
+    const args = [
+      ...TSX,
+      'scripts/train.ts',
+      '--profile',
+      'ci',
+      '--train-size',
+      '192',
+      '--test-size',
+      '64',
+      '--epochs',
+      '3',
+      '--archive',
+      ARCHIVE,
+      '--run-dir',
+      dir,
+      '--quiet',
+    ];
     const child = spawn(process.execPath, args, { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
@@ -407,14 +500,20 @@ test('a non-finite loss stops training with the epoch, the batch and what to try
     model.dispose();
     // This edit bypasses saveEpoch: drop the manifest it would contradict (as for an epoch saved before manifests).
     fs.rmSync(path.join(epochDir(dir, 1), 'manifest.json'));
-    await assert.rejects(train({ ...config, epochs: 2 }, { runDir: dir, resume: true, data: await imdb(), onProgress: quiet }), (err: unknown) => {
-      assert.ok(err instanceof TrainError && err.code === 'NON_FINITE_LOSS', String(err));
-      assert.match(err.message, /the training loss became NaN at epoch 2, batch 1\/2/);
-      assert.match(err.message, /Try a smaller learning rate \(now 0\.001; --learning-rate or GRU_LEARNING_RATE\)/);
-      assert.match(err.message, /keeps the epochs completed before it/);
-      return true;
-    });
-    assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('epoch-')), ['epoch-01']);
+    await assert.rejects(
+      train({ ...config, epochs: 2 }, { runDir: dir, resume: true, data: await imdb(), onProgress: quiet }),
+      (err: unknown) => {
+        assert.ok(err instanceof TrainError && err.code === 'NON_FINITE_LOSS', String(err));
+        assert.match(err.message, /the training loss became NaN at epoch 2, batch 1\/2/);
+        assert.match(err.message, /Try a smaller learning rate \(now 0\.001; --learning-rate or GRU_LEARNING_RATE\)/);
+        assert.match(err.message, /keeps the epochs completed before it/);
+        return true;
+      },
+    );
+    assert.deepEqual(
+      fs.readdirSync(dir).filter((n) => n.startsWith('epoch-')),
+      ['epoch-01'],
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -423,7 +522,10 @@ test('a non-finite loss stops training with the epoch, the batch and what to try
 test('train() rejects data loaded with other settings and an invalid config', async () => {
   const config = resolveConfig({ profile: 'ci', env: {} });
   const runDir = path.join(os.tmpdir(), `train-bad-${process.pid}`);
-  await assert.rejects(train({ ...config, maxLen: 200 }, { runDir, data: await imdb(), onProgress: quiet }), /the data was loaded with numWords 10000, maxLen 100/);
+  await assert.rejects(
+    train({ ...config, maxLen: 200 }, { runDir, data: await imdb(), onProgress: quiet }),
+    /the data was loaded with numWords 10000, maxLen 100/,
+  );
   assert.ok(!fs.existsSync(runDir), 'nothing is written before the data is checked');
   await assert.rejects(train({ ...config, epochs: 0 }, { onProgress: quiet }), /epochs must be an integer in 1\.\.inf, got 0/);
 });
@@ -434,7 +536,8 @@ test('train() rejects data loaded with other settings and an invalid config', as
 
 describe('faults: other data, two trainers, Ctrl-C while loading, nothing to resume, a stale history.csv', () => {
   const config: TrainConfig = resolveConfig({
-    profile: 'ci', env: {},
+    profile: 'ci',
+    env: {},
     overrides: { numWords: 30, maxLen: 8, embeddingDim: 3, units: 2, trainSize: 6, testSize: 4, batchSize: 2, evalBatchSize: 4, epochs: 1 },
   });
   const root = tempDir('train-faults-');
@@ -444,10 +547,19 @@ describe('faults: other data, two trainers, Ctrl-C while loading, nothing to res
 
   async function tinyImdb(entries: FixtureEntry[], name: string): Promise<ImdbData> {
     const archivePath = await writeArchive(root, entries, name);
-    return loadImdb({ archivePath, numWords: config.numWords, maxLen: config.maxLen, seed: config.dataSeed, cache: false, download: false, onProgress: quiet });
+    return loadImdb({
+      archivePath,
+      numWords: config.numWords,
+      maxLen: config.maxLen,
+      seed: config.dataSeed,
+      cache: false,
+      download: false,
+      onProgress: quiet,
+    });
   }
   /** The tiny corpus with a new word made the most frequent of the training split (it takes id 4: every id shifts). */
-  const shifted = () => tinyCorpus().map((e) => (e.name === 'aclImdb/train/pos/0_9.txt' ? { ...e, text: `${e.text} ${'zzz '.repeat(2000)}` } : e));
+  const shifted = () =>
+    tinyCorpus().map((e) => (e.name === 'aclImdb/train/pos/0_9.txt' ? { ...e, text: `${e.text} ${'zzz '.repeat(2000)}` } : e));
 
   test('resume with another archive (its new top word took id 4) is DATA_MISMATCH saying what differs; the run is untouched', async () => {
     const dataA = await tinyImdb(tinyCorpus(), 'a.tar.gz');
@@ -459,13 +571,20 @@ describe('faults: other data, two trainers, Ctrl-C while loading, nothing to res
     assert.deepEqual(Object.keys(recorded).sort(), ['archiveSha256', 'tokenizerVersion', 'vocabularySha256']);
     assert.equal(recorded.archiveSha256, dataA.info.archiveSha256);
     const before = fs.readFileSync(path.join(runDir, 'vocab.json'));
-    const mismatch = new RegExp(`trained on other data .*archive SHA-256: trained on ${dataA.info.archiveSha256}, now ${dataB.info.archiveSha256}; vocabulary SHA-256: trained on [0-9a-f]{64}, now [0-9a-f]{64}`);
-    await assert.rejects(train({ ...config, epochs: 2 }, { runDir, resume: true, data: dataB, onProgress: quiet }), (err: unknown) =>
-      err instanceof TrainError && err.code === 'DATA_MISMATCH' && mismatch.test(err.message));
+    const mismatch = new RegExp(
+      `trained on other data .*archive SHA-256: trained on ${dataA.info.archiveSha256}, now ${dataB.info.archiveSha256}; vocabulary SHA-256: trained on [0-9a-f]{64}, now [0-9a-f]{64}`,
+    );
+    await assert.rejects(
+      train({ ...config, epochs: 2 }, { runDir, resume: true, data: dataB, onProgress: quiet }),
+      (err: unknown) => err instanceof TrainError && err.code === 'DATA_MISMATCH' && mismatch.test(err.message),
+    );
     // A run saved before data.json existed: its vocab.json is compared instead.
     fs.rmSync(path.join(runDir, 'data.json'));
-    await assert.rejects(train({ ...config, epochs: 2 }, { runDir, resume: true, data: dataB, onProgress: quiet }), (err: unknown) =>
-      err instanceof TrainError && err.code === 'DATA_MISMATCH' && /vocab\.json is not the vocabulary of this archive/.test(err.message));
+    await assert.rejects(
+      train({ ...config, epochs: 2 }, { runDir, resume: true, data: dataB, onProgress: quiet }),
+      (err: unknown) =>
+        err instanceof TrainError && err.code === 'DATA_MISMATCH' && /vocab\.json is not the vocabulary of this archive/.test(err.message),
+    );
     assert.deepEqual(fs.readFileSync(path.join(runDir, 'vocab.json')), before);
     assert.equal((await runStatus(runDir)).completedEpochs, 1);
     const resumed = await train({ ...config, epochs: 2 }, { runDir, resume: true, data: dataA, onProgress: quiet });
@@ -478,20 +597,24 @@ describe('faults: other data, two trainers, Ctrl-C while loading, nothing to res
     const data = await tinyImdb(tinyCorpus(), 'c.tar.gz');
     const runDir = fresh();
     let second: Promise<unknown> | undefined; // settles with the error (or null), so that it is never an unhandled rejection
-    const first = await train({ ...config, epochs: 2 }, {
-      runDir, data,
-      onProgress: (e) => {
-        if (e.type === 'batch' && second === undefined) {
-          second = train({ ...config, epochs: 2 }, { runDir, resume: true, data, onProgress: quiet }).then(
-            (r) => {
-              r.model.dispose();
-              return null;
-            },
-            (err: unknown) => err,
-          );
-        }
+    const first = await train(
+      { ...config, epochs: 2 },
+      {
+        runDir,
+        data,
+        onProgress: (e) => {
+          if (e.type === 'batch' && second === undefined) {
+            second = train({ ...config, epochs: 2 }, { runDir, resume: true, data, onProgress: quiet }).then(
+              (r) => {
+                r.model.dispose();
+                return null;
+              },
+              (err: unknown) => err,
+            );
+          }
+        },
       },
-    });
+    );
     first.model.dispose();
     const err = await second;
     assert.ok(err instanceof TrainError && err.code === 'RUN_LOCKED', String(err));
@@ -506,7 +629,12 @@ describe('faults: other data, two trainers, Ctrl-C while loading, nothing to res
     const controller = new AbortController();
     controller.abort();
     const messages: string[] = [];
-    const r = await train(config, { runDir, archivePath, signal: controller.signal, onProgress: (e) => void (e.type === 'info' && messages.push(e.message)) });
+    const r = await train(config, {
+      runDir,
+      archivePath,
+      signal: controller.signal,
+      onProgress: (e) => void (e.type === 'info' && messages.push(e.message)),
+    });
     r.model.dispose();
     assert.equal(r.outcome, 'stopped');
     assert.ok(!fs.existsSync(runDir), 'no run directory');
@@ -520,7 +648,10 @@ describe('faults: other data, two trainers, Ctrl-C while loading, nothing to res
     const r = await train(config, { runDir, resume: true, data, onProgress: (e) => void (e.type === 'info' && messages.push(e.message)) });
     r.model.dispose();
     assert.equal(r.outcome, 'trained');
-    assert.match(messages[0], new RegExp(`^nothing to resume in ${runDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(no such run\\): starting from scratch$`));
+    assert.match(
+      messages[0],
+      new RegExp(`^nothing to resume in ${runDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\(no such run\\): starting from scratch$`),
+    );
   });
 
   test('a history.csv emptied by a full disk is rewritten when the run is resumed or loaded', async () => {
@@ -549,7 +680,19 @@ describe('the command line', () => {
   test('--help documents the options and the environment variables', () => {
     const r = run(['--help']);
     assert.equal(r.status, 0, r.stderr);
-    for (const s of ['--profile ci|full', '--run-dir DIR', '--resume', '--epochs N', '--batch-size N', '--max-len N', '--train-size N', '--test-size N', 'GRU_EPOCHS', 'GRU_RUN_DIR', '--time-batches N']) {
+    for (const s of [
+      '--profile ci|full',
+      '--run-dir DIR',
+      '--resume',
+      '--epochs N',
+      '--batch-size N',
+      '--max-len N',
+      '--train-size N',
+      '--test-size N',
+      'GRU_EPOCHS',
+      'GRU_RUN_DIR',
+      '--time-batches N',
+    ]) {
       assert.ok(r.stdout.includes(s), `--help lacks ${s}`);
     }
   });
@@ -579,7 +722,10 @@ describe('the command line', () => {
     const runDir = path.join(tempDir('train-maxlen-'), 'run');
     const r = run(['--profile', 'ci', '--max-len', '1000000', '--archive', ARCHIVE, '--run-dir', runDir]);
     assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /^train: maxLen 1000000 cannot fit: padded reviews \(2000 \+ 1000\) x 1000000 ids x 4 bytes = 12\.00 GB, plus one training batch .* = 81\.92 GB: 93\.92 GB at least, and this machine has [\d.]+ GB of memory/);
+    assert.match(
+      r.stderr,
+      /^train: maxLen 1000000 cannot fit: padded reviews \(2000 \+ 1000\) x 1000000 ids x 4 bytes = 12\.00 GB, plus one training batch .* = 81\.92 GB: 93\.92 GB at least, and this machine has [\d.]+ GB of memory/,
+    );
     assert.doesNotMatch(r.stdout, /loading IMDB/);
     assert.ok(!fs.existsSync(runDir));
   });
@@ -619,16 +765,34 @@ describe('the command line', () => {
       return;
     }
     const mnt = tempDir('train-tmpfs-');
-    const args = ['--profile', 'ci', '--train-size', '64', '--test-size', '64', '--epochs', '2', '--archive', ARCHIVE, '--run-dir', `${mnt}/run`, '--quiet'];
+    const args = [
+      '--profile',
+      'ci',
+      '--train-size',
+      '64',
+      '--test-size',
+      '64',
+      '--epochs',
+      '2',
+      '--archive',
+      ARCHIVE,
+      '--run-dir',
+      `${mnt}/run`,
+      '--quiet',
+    ];
     const node = (extra: string[]) => [process.execPath, ...TSX, 'scripts/train.ts', ...args, ...extra].map((a) => `'${a}'`).join(' ');
     // 24 MB: epoch 1 (5.5 MB of weights + 11 MB of Adam state) fits, epoch 2's copy does not.
-    const script = `mount -t tmpfs -o size=24m tmpfs '${mnt}' && { ${node([])}; echo "EXIT1 $?"; ` +
+    const script =
+      `mount -t tmpfs -o size=24m tmpfs '${mnt}' && { ${node([])}; echo "EXIT1 $?"; ` +
       `cat '${mnt}/run/history.csv'; ls '${mnt}/run'; mount -o remount,size=64m '${mnt}' && ${node(['--resume'])}; echo "EXIT2 $?"; cat '${mnt}/run/history.csv'; }`;
     const r = spawnSync('unshare', ['-m', 'sh', '-c', script], { cwd: ROOT, encoding: 'utf8', env: childEnv() });
     fs.rmSync(mnt, { recursive: true, force: true });
     const out = r.stdout;
     assert.match(out, /EXIT1 2\n/, `${out}\n${r.stderr}`);
-    assert.match(r.stderr, /train: could not save epoch 2 in .*\(ENOSPC: no space left on device.*\)\. The 1 epoch\(s\) saved before are intact/);
+    assert.match(
+      r.stderr,
+      /train: could not save epoch 2 in .*\(ENOSPC: no space left on device.*\)\. The 1 epoch\(s\) saved before are intact/,
+    );
     const afterFailure = out.slice(out.indexOf('EXIT1'), out.indexOf('EXIT2'));
     assert.match(afterFailure, /epoch,loss,accuracy,val_loss,val_accuracy,seconds\n1,[^\n]+\n(?!2,)/, 'history.csv holds epoch 1');
     assert.match(afterFailure, /\nepoch-01\n/);

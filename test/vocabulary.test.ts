@@ -4,18 +4,42 @@ import assert from 'node:assert/strict';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { OOV_ID, START_ID, TOKENIZER_VERSION, encodeText, tokenize } from '../lib/imdb-text';
-import { buildVocabulary, loadVocabulary, saveVocabulary, vocabularyFromCounts, vocabularyFromJson, vocabularyToJson } from '../lib/vocabulary';
+import {
+  buildVocabulary,
+  loadVocabulary,
+  saveVocabulary,
+  vocabularyFromCounts,
+  vocabularyFromJson,
+  vocabularyToJson,
+} from '../lib/vocabulary';
 import { tempDir, expectImdbError } from './imdb-helpers';
 
 test('vocabulary: ranked by frequency, ties alphabetical, ids offset by 3, numWords bounds every id', () => {
-  const vocab = buildVocabulary([['b', 'a', 'c', 'c'], ['c', 'b', 'a', 'd']]);
+  const vocab = buildVocabulary([
+    ['b', 'a', 'c', 'c'],
+    ['c', 'b', 'a', 'd'],
+  ]);
   // c: 3, then a and b tie at 2 (alphabetical), then d: 1
   assert.deepEqual(vocab.idToWord, ['[PAD]', '[START]', '[OOV]', '[UNUSED]', 'c', 'a', 'b', 'd']);
   assert.equal(vocab.wordToId.get('c'), 4);
   assert.deepEqual(vocab.counts, [0, 0, 0, 0, 3, 2, 2, 1]);
   assert.equal(vocab.distinctWords, 4);
-  const small = vocabularyFromCounts(new Map([['c', 3], ['a', 2], ['b', 2], ['d', 1]]), 6);
-  assert.deepEqual([...small.wordToId], [['c', 4], ['a', 5]]);
+  const small = vocabularyFromCounts(
+    new Map([
+      ['c', 3],
+      ['a', 2],
+      ['b', 2],
+      ['d', 1],
+    ]),
+    6,
+  );
+  assert.deepEqual(
+    [...small.wordToId],
+    [
+      ['c', 4],
+      ['a', 5],
+    ],
+  );
   assert.deepEqual(encodeText('c a b d zzz', small), [START_ID, 4, 5, OOV_ID, OOV_ID, OOV_ID]);
   assert.throws(() => vocabularyFromCounts(new Map(), 4), /numWords/);
 });
