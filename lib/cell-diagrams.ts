@@ -5,6 +5,10 @@
  * panel of its own so that it reads the same in light and dark themes, with a <title> and <desc> as
  * its text alternative.
  *
+ * One idea, the course's pictures of the cell, and longer than the other modules for a reason: each picture is
+ * a function of explicit coordinates (a box, a wire, a label per line), which reads best whole; the drawing
+ * primitives live in lib/svg-canvas.ts.
+ *
  * The notation is notebook 02's, in Keras's convention (examples are rows, gate blocks z | r | h):
  *   z_t = σ(x_t W_z + h_{t-1} U_z + b_z)        b_z = b^in_z + b^rec_z (the two bias rows added)
  *   r_t = σ(x_t W_r + h_{t-1} U_r + b_r)

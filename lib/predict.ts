@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { INDEX_FROM, encodeText, encodeTexts } from './imdb-text';
 import { loadVocabulary, type Vocabulary } from './vocabulary';
-import { checkRunVocabulary, loadRun, type EpochChoice } from './run-dir';
+import { checkRunVocabulary } from './run-guards';
+import { loadRun, type EpochChoice } from './run-dir';
 import { TrainError, type TrainConfig } from './train-config';
 
 /** Classifies raw review text with a saved run's vocabulary, maxLen and model. */

@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../lib/files';
 import * as compare from '../lib/compare';
+import * as gates from '../lib/gate-variants';
 import { PROFILE_NAMES, environmentReport, parseProfile, type Profile } from '../lib/env';
 import { loadImdb } from '../lib/imdb';
 import { ImdbError } from '../lib/imdb-error';
@@ -61,16 +62,16 @@ runCli(SPEC, async ({ values, signal }) => {
   const data = await loadImdb({ numWords: config.numWords, maxLen: config.maxLen, seed: config.dataSeed, archivePath });
   const printer = { write: say, ...(values.quiet ? { intervalSeconds: Infinity } : {}) };
   const trainGates = async () => {
-    const gateSeeds = compare.GATE_SEEDS[profile];
+    const gateSeeds = gates.GATE_SEEDS[profile];
     say(
-      `what each gate buys: ${compare.GATE_VARIANTS.map((v) => v.label).join(', ')}; seeds ${gateSeeds.join(', ')} (SimpleRNN: ${gateSeeds[0]})`,
+      `what each gate buys: ${gates.GATE_VARIANTS.map((v) => v.label).join(', ')}; seeds ${gateSeeds.join(', ')} (SimpleRNN: ${gateSeeds[0]})`,
     );
-    const gateRuns = await compare.trainGateVariants(profile, data, { signal, onProgress: compare.gatePrinter(printer) });
+    const gateRuns = await gates.trainGateVariants(profile, data, { signal, onProgress: gates.gatePrinter(printer) });
     return { gateRuns, stopped: gateRuns.some((r) => r.outcome === 'stopped') };
   };
-  const printGates = (gateRuns: compare.GateRun[]) => {
-    const gateEffects = compare.gateEffects(gateRuns);
-    process.stdout.write(`${compare.gateRunFrame(gateRuns).toString()}\n${compare.gateEffectFrame(gateEffects).toString()}\n`);
+  const printGates = (gateRuns: gates.GateRun[]) => {
+    const gateEffects = gates.gateEffects(gateRuns);
+    process.stdout.write(`${gates.gateRunFrame(gateRuns).toString()}\n${gates.gateEffectFrame(gateEffects).toString()}\n`);
     return gateEffects;
   };
   if (values['gates-only']) {

@@ -13,7 +13,7 @@ import * as fsp from 'node:fs/promises';
 import { parseProfile } from '../lib/env';
 import { ImdbError } from '../lib/imdb-error';
 import { Predictor } from '../lib/predict';
-import { runLockHolder } from '../lib/run-dir';
+import { runLockHolder } from '../lib/run-guards';
 import { RUN_DIR_ENV, TrainError, defaultRunDir, resolveConfig } from '../lib/train-config';
 import { epochChoice, fail, runCli, type CliSpec } from './cli';
 

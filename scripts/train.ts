@@ -13,7 +13,8 @@ import { parseProfile } from '../lib/env';
 import { ImdbError } from '../lib/imdb-error';
 import { formatDuration } from '../lib/progress';
 import { bestEpoch } from '../lib/run-dir';
-import { timeEpoch, train, trainProgressPrinter } from '../lib/train';
+import { timeEpoch, train } from '../lib/train';
+import { trainProgressPrinter } from '../lib/train-progress';
 import {
   OPTION_SPECS,
   PROFILES,

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { DIAGRAM_CLASS, diagramBundle, gruCellDiagram, recurrentCellsDiagram, showDiagram, type Diagram } from '../lib/cell-diagrams';
+import { DIAGRAM_CLASS, diagramBundle, gruCellDiagram, recurrentCellsDiagram, showDiagram } from '../lib/cell-diagrams';
+import { type Diagram } from '../lib/svg-canvas';
 import { SVG_NS, elements, parseStrict } from './svg-helpers';
 import { diagramProblems, launchChromium, observeDiagrams } from './browser';
 

@@ -16,8 +16,9 @@ import { loadModel } from '../lib/model';
 import { evaluate } from '../lib/evaluate';
 import { Predictor, predict } from '../lib/predict';
 import { epochDir, runStatus, type EpochRecord } from '../lib/run-dir';
-import { epochOrder, train, trainProgressPrinter, type ProgressEvent, type TrainResult } from '../lib/train';
-import { PROFILES, TrainError, defaultRunDir, resolveConfig, runName, type TrainConfig } from '../lib/train-config';
+import { epochOrder, train, type TrainResult } from '../lib/train';
+import { type ProgressEvent } from '../lib/train-progress';
+import { PROFILES, TrainError, resolveConfig, type TrainConfig } from '../lib/train-config';
 
 const ARCHIVE = process.env.IMDB_ARCHIVE || SHARED_ARCHIVE;
 const TSX = ['--import', 'tsx'];
@@ -66,40 +67,6 @@ test('epoch order: a permutation that depends only on seed and epoch', () => {
   assert.deepEqual(epochOrder(42, 1, 1000), a);
   assert.notDeepEqual(epochOrder(42, 2, 1000), a);
   assert.notDeepEqual(epochOrder(43, 1, 1000), a);
-});
-
-test('progress: batch lines throttled, epoch lines always', () => {
-  const lines: string[] = [];
-  const print = trainProgressPrinter({ write: (l) => lines.push(l), intervalSeconds: 1000 });
-  const batch = (b: number): ProgressEvent => ({
-    type: 'batch',
-    epoch: 1,
-    epochs: 2,
-    batch: b,
-    batches: 3,
-    loss: 0.5,
-    accuracy: 0.75,
-    examplesPerSecond: 64.4,
-    epochEtaSeconds: 75,
-  });
-  print(batch(1));
-  print(batch(2));
-  print(batch(3)); // the last batch of an epoch is always shown
-  print({
-    type: 'epoch',
-    epochs: 2,
-    runEtaSeconds: 3725,
-    record: { epoch: 1, loss: 0.5, accuracy: 0.75, val_loss: 0.6, val_accuracy: 0.7, seconds: 12.34 },
-  });
-  assert.deepEqual(lines, [
-    'epoch 1/2 batch 3/3 loss 0.5000 acc 0.7500 64 ex/s ETA 1m15s',
-    'epoch 1/2 loss 0.5000 acc 0.7500 val_loss 0.6000 val_acc 0.7000 12.3 s (run ETA 1h02m)',
-  ]);
-  const quietLines: string[] = [];
-  const quietPrint = trainProgressPrinter({ write: (l) => quietLines.push(l), intervalSeconds: Infinity });
-  quietPrint(batch(3));
-  quietPrint({ type: 'info', message: 'hello' });
-  assert.deepEqual(quietLines, ['hello'], 'intervalSeconds: Infinity shows no batch lines');
 });
 
 // ---------------------------------------------------------------------------------------------

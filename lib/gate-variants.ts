@@ -1,0 +1,278 @@
+/**
+ * What each gate of the GRU buys (notebook 05): the course GRU with its reset gate held open (r = 1) or its
+ * update gate held at "always write" (z = 0), trained on the comparison's budget over several seeds, against
+ * the full GRU and the simple RNN of the same budget; the runs, their table and the verdict per variant.
+ */
+import * as tf from '@tensorflow/tfjs-node';
+import pl from 'nodejs-polars';
+import * as path from 'node:path';
+import type { Profile } from './env';
+import { RUNS_DIR } from './paths';
+import type { ImdbData } from './imdb';
+import { type RnnKind } from './recurrent-layers';
+import { mean } from './stats';
+import { bestEpoch, type EpochRecord } from './run-dir';
+import { train } from './train';
+import { trainProgressPrinter, type ProgressEvent } from './train-progress';
+import { type TrainConfig } from './train-config';
+import type { FixedGates } from './gru';
+import { comparisonConfig, round } from './compare';
+
+// ---------------------------------------------------------------------------
+// What each gate buys: the GRU with a gate held, against the full GRU and the simple RNN
+
+/** One model of the gate comparison. */
+export interface GateVariant {
+  /** Names the run directory: runs/compare-<profile>/<id> (seed of the budget), <id>-seed<N> (other seeds). */
+  id: string;
+  label: string;
+  rnn: RnnKind;
+  fixedGates?: FixedGates;
+  /** What the model can and cannot do, in words. */
+  meaning: string;
+}
+
+/** The full GRU and the simple RNN are the comparison's own kerasGru and simpleRnn runs (same directories, not trained twice). */
+export const GATE_VARIANTS: readonly GateVariant[] = [
+  { id: 'kerasGru', label: 'GRU', rnn: 'kerasGru', meaning: 'both gates learned (the course GRU)' },
+  {
+    id: 'kerasGru-reset1',
+    label: 'GRU, r = 1',
+    rnn: 'kerasGru',
+    fixedGates: { reset: 1 },
+    meaning: 'no resetting: the candidate always sees all of h_{t-1}',
+  },
+  {
+    id: 'kerasGru-update0',
+    label: 'GRU, z = 0',
+    rnn: 'kerasGru',
+    fixedGates: { update: 0 },
+    meaning: 'always write: h_t = candidate, nothing kept by z',
+  },
+  { id: 'simpleRnn', label: 'SimpleRNN', rnn: 'simpleRnn', meaning: 'no gates: tf.layers.simpleRNN' },
+];
+
+/**
+ * Seeds of the gate comparison per profile: the GRU variants train once per seed; the simple RNN only with the
+ * first (its eager layer took about 7 times as long per epoch as the course GRU in the recorded full run, 97 s
+ * against 13 s: README, "GRU vs LSTM vs simple RNN"). The first seed is the budget's, so its runs are the comparison's own.
+ */
+export const GATE_SEEDS: Readonly<Record<Profile, readonly number[]>> = { full: [42, 43, 44], ci: [42] };
+
+/** The entry of GATE_VARIANTS with this id. */
+export function gateVariant(id: string): GateVariant {
+  const v = GATE_VARIANTS.find((g) => g.id === id);
+  if (!v) throw new Error(`compare: no gate variant ${JSON.stringify(id)}; use one of ${GATE_VARIANTS.map((g) => g.id).join(', ')}`);
+  return v;
+}
+
+/** The seeds a variant trains with, of `seeds` (default GATE_SEEDS[profile]): all for the GRU variants, the first for the simple RNN. */
+export function gateSeeds(profile: Profile, variant: GateVariant, seeds: readonly number[] = GATE_SEEDS[profile]): readonly number[] {
+  return variant.rnn === 'simpleRnn' ? seeds.slice(0, 1) : seeds;
+}
+
+/** The training configuration of a gate variant: the comparison's budget (with `overrides`), the variant's held gates, the seed. */
+export function gateConfig(profile: Profile, variant: GateVariant, seed: number, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return comparisonConfig(profile, variant.rnn, { ...overrides, seed, ...(variant.fixedGates ? { fixedGates: variant.fixedGates } : {}) });
+}
+
+/** runs/compare-<profile>/<id> for the budget's seed (the comparison's own run for kerasGru and simpleRnn), <id>-seed<N> otherwise. */
+export function gateRunDir(profile: Profile, variant: GateVariant, seed: number, runsDir = RUNS_DIR): string {
+  const own = seed === comparisonConfig(profile, variant.rnn).seed;
+  return path.join(runsDir, `compare-${profile}`, own ? variant.id : `${variant.id}-seed${seed}`);
+}
+
+/** One run of the gate comparison. */
+export interface GateRun {
+  variant: GateVariant;
+  seed: number;
+  runDir: string;
+  config: TrainConfig;
+  history: EpochRecord[];
+  outcome: 'trained' | 'resumed' | 'loaded' | 'stopped';
+}
+
+/**
+ * Trains (or loads, or resumes) every gate variant with each of its seeds, seed by seed, on `data` (loaded with
+ * the comparison's numWords, maxLen and dataSeed). Progress is reported as "<id> seed <N>".
+ */
+export async function trainGateVariants(
+  profile: Profile,
+  data: ImdbData,
+  options: {
+    variants?: readonly GateVariant[];
+    seeds?: readonly number[];
+    /** Changes to the budget, applied to every run alike (see comparisonConfig). */
+    overrides?: Partial<TrainConfig>;
+    runsDir?: string;
+    onProgress?: (label: string, e: ProgressEvent) => void;
+    signal?: AbortSignal;
+  } = {},
+): Promise<GateRun[]> {
+  const variants = options.variants ?? GATE_VARIANTS;
+  const seeds = options.seeds ?? GATE_SEEDS[profile];
+  const runs: GateRun[] = [];
+  for (const seed of seeds) {
+    for (const variant of variants) {
+      if (!gateSeeds(profile, variant, seeds).includes(seed)) continue;
+      const config = gateConfig(profile, variant, seed, options.overrides);
+      const runDir = gateRunDir(profile, variant, seed, options.runsDir);
+      const onProgress = options.onProgress;
+      const result = await train(config, {
+        runDir,
+        resume: true,
+        data,
+        signal: options.signal,
+        onProgress: onProgress ? (e) => onProgress(`${variant.id} seed ${seed}`, e) : () => {},
+      });
+      result.model.dispose();
+      runs.push({ variant, seed, runDir, config, history: result.history, outcome: result.outcome });
+      if (result.outcome === 'stopped') return runs;
+    }
+  }
+  return runs;
+}
+
+/** Progress of trainGateVariants as lines "[<id> seed <N>] ...", one trainProgressPrinter per run. */
+export function gatePrinter(
+  options: Parameters<typeof trainProgressPrinter>[0] & { write: (line: string) => void },
+): (label: string, e: ProgressEvent) => void {
+  const printers = new Map<string, (e: ProgressEvent) => void>();
+  return (label, e) => {
+    let print = printers.get(label);
+    if (!print) {
+      print = trainProgressPrinter({ ...options, write: (line) => options.write(`[${label}] ${line}`) });
+      printers.set(label, print);
+    }
+    print(e);
+  };
+}
+
+/** Per epoch, the mean over a variant's seeds of one column of the history (runs that stopped early are left out). */
+export function gateCurves(runs: readonly GateRun[], key: 'val_accuracy' | 'val_loss' | 'loss' | 'accuracy'): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const variant of GATE_VARIANTS) {
+    const mine = runs.filter((r) => r.variant.id === variant.id && r.history.length === r.config.epochs);
+    if (mine.length === 0) continue;
+    const epochs = mine[0].config.epochs;
+    out[variant.label] = Array.from({ length: epochs }, (_, e) => mean(mine.map((r) => r.history[e][key])));
+  }
+  return out;
+}
+
+/** The epoch a run would keep (lowest validation loss, as notebook 04 chooses) and its validation accuracy. */
+function kept(run: GateRun): EpochRecord {
+  return bestEpoch(run.history);
+}
+
+/** One row per run: variant, seed, validation accuracy per epoch, the kept epoch, its loss and accuracy. */
+export function gateRunFrame(runs: readonly GateRun[]): pl.DataFrame {
+  const done = runs.filter((r) => r.history.length > 0);
+  const epochs = Math.max(0, ...done.map((r) => r.history.length));
+  const perEpoch = Array.from({ length: epochs }, (_, e) =>
+    pl.Series(
+      `val acc % e${e + 1}`,
+      done.map((r) => (r.history[e] ? round(100 * r.history[e].val_accuracy, 2) : NaN)),
+    ),
+  );
+  return pl.DataFrame([
+    pl.Series(
+      'model',
+      done.map((r) => r.variant.label),
+    ),
+    pl.Series(
+      'seed',
+      Int32Array.from(done, (r) => r.seed),
+    ),
+    ...perEpoch,
+    pl.Series(
+      'lowest val loss',
+      done.map((r) => round(kept(r).val_loss, 4)),
+    ),
+    pl.Series(
+      'at epoch',
+      Int32Array.from(done, (r) => kept(r).epoch),
+    ),
+    pl.Series(
+      'val acc % there',
+      done.map((r) => round(100 * kept(r).val_accuracy, 2)),
+    ),
+  ]);
+}
+
+/** A held gate (or no gates) against the full GRU, seed by seed. */
+export interface GateEffect {
+  variant: GateVariant;
+  /** Seeds that both this variant and the full GRU completed. */
+  seeds: number[];
+  /** Per seed: validation accuracy of the kept epoch, this variant minus the full GRU (fractions, not points). */
+  accuracyDifferences: number[];
+  /** Per seed: the lowest validation loss, this variant minus the full GRU. */
+  lossDifferences: number[];
+  meanAccuracyDifference: number;
+  /**
+   * 'worse': lower kept accuracy AND higher lowest loss than the full GRU in every seed; 'better': the reverse in
+   * every seed; 'no clear difference': anything else (the seeds disagree, or accuracy and loss do).
+   */
+  verdict: 'worse' | 'better' | 'no clear difference';
+}
+
+/** Each variant but the full GRU against it, paired by seed (see GateEffect for the rule of the verdict). */
+export function gateEffects(runs: readonly GateRun[]): GateEffect[] {
+  const complete = runs.filter((r) => r.history.length === r.config.epochs && r.history.length > 0);
+  const full = new Map(complete.filter((r) => r.variant.id === 'kerasGru').map((r) => [r.seed, r]));
+  return GATE_VARIANTS.filter((v) => v.id !== 'kerasGru').flatMap((variant) => {
+    const pairs = complete
+      .filter((r) => r.variant.id === variant.id && full.has(r.seed))
+      .map((r) => [r, full.get(r.seed) as GateRun] as const);
+    if (pairs.length === 0) return [];
+    const accuracyDifferences = pairs.map(([v, f]) => kept(v).val_accuracy - kept(f).val_accuracy);
+    const lossDifferences = pairs.map(([v, f]) => kept(v).val_loss - kept(f).val_loss);
+    const worse = accuracyDifferences.every((d) => d < 0) && lossDifferences.every((d) => d > 0);
+    const better = accuracyDifferences.every((d) => d > 0) && lossDifferences.every((d) => d < 0);
+    return [
+      {
+        variant,
+        seeds: pairs.map(([v]) => v.seed),
+        accuracyDifferences,
+        lossDifferences,
+        meanAccuracyDifference: mean(accuracyDifferences),
+        verdict: worse ? 'worse' : better ? 'better' : 'no clear difference',
+      } satisfies GateEffect,
+    ];
+  });
+}
+
+/** The effects as a table (differences in percentage points of validation accuracy). */
+export function gateEffectFrame(effects: readonly GateEffect[]): pl.DataFrame {
+  return pl.DataFrame([
+    pl.Series(
+      'model',
+      effects.map((e) => e.variant.label),
+    ),
+    pl.Series(
+      'what it cannot do',
+      effects.map((e) => e.variant.meaning),
+    ),
+    pl.Series(
+      'seeds',
+      effects.map((e) => e.seeds.join(', ')),
+    ),
+    pl.Series(
+      'Δ val acc (points), per seed',
+      effects.map((e) => e.accuracyDifferences.map((d) => (100 * d).toFixed(2)).join(', ')),
+    ),
+    pl.Series(
+      'Δ val acc mean',
+      effects.map((e) => round(100 * e.meanAccuracyDifference, 2)),
+    ),
+    pl.Series(
+      'Δ lowest val loss, per seed',
+      effects.map((e) => e.lossDifferences.map((d) => d.toFixed(4)).join(', ')),
+    ),
+    pl.Series(
+      'vs the full GRU',
+      effects.map((e) => e.verdict),
+    ),
+  ]);
+}
