@@ -147,7 +147,7 @@ async function openPage(browser: Browser, url: string): Promise<Page> {
 
 const PROGRESS_CELL = [
   'import { imdbProgressPrinter } from "./lib/imdb-download";',
-  'import { trainProgressPrinter } from "./lib/train";',
+  'import { trainProgressPrinter } from "./lib/train-progress";',
   'imdbProgressPrinter()({ stage: "read", reviews: 25000, bytes: 100, totalBytes: 100, done: true });',
   'trainProgressPrinter()({ type: "info", message: "training 2 epochs (progress check)" });',
   'trainProgressPrinter()({ type: "epoch", epochs: 2, runEtaSeconds: 12, record: { epoch: 1, loss: 0.69, accuracy: 0.51, val_loss: 0.68, val_accuracy: 0.55, seconds: 12 } });',
