@@ -23,7 +23,7 @@ import { KerasAdam } from './adam';
 import { gatherBatch } from './evaluate';
 import { bestEpoch, type EpochRecord } from './run-dir';
 import { train, trainStep, trainableVariables } from './train';
-import { trainProgressPrinter, type ProgressEvent } from './train-progress';
+import { trainProgressPrinter, type ProgressEvent, labelledProgressPrinter } from './train-progress';
 import { PROFILES, validateConfig, type TrainConfig } from './train-config';
 
 /** One recurrent layer in the comparison. */
@@ -235,20 +235,7 @@ export async function trainComparison(
 export function comparisonPrinter(
   options: Parameters<typeof trainProgressPrinter>[0] & { write: (line: string) => void },
 ): (rnn: RnnKind, e: ProgressEvent) => void {
-  const printers = new Map<RnnKind, (e: ProgressEvent) => void>();
-  return (rnn, e) => {
-    let print = printers.get(rnn);
-    if (!print) {
-      const status = options.statusWrite;
-      print = trainProgressPrinter({
-        ...options,
-        write: (line) => options.write(`[${rnn}] ${line}`),
-        statusWrite: status === undefined ? undefined : (text) => status(`[${rnn}] ${text}`),
-      });
-      printers.set(rnn, print);
-    }
-    print(e);
-  };
+  return labelledProgressPrinter(options);
 }
 
 // ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import { type RnnKind } from './recurrent-layers';
 import { mean } from './stats';
 import { bestEpoch, type EpochRecord } from './run-dir';
 import { train } from './train';
-import { trainProgressPrinter, type ProgressEvent } from './train-progress';
+import { trainProgressPrinter, type ProgressEvent, labelledProgressPrinter } from './train-progress';
 import { type TrainConfig } from './train-config';
 import type { FixedGates } from './gru';
 import { comparisonConfig, round } from './compare';
@@ -137,15 +137,7 @@ export async function trainGateVariants(
 export function gatePrinter(
   options: Parameters<typeof trainProgressPrinter>[0] & { write: (line: string) => void },
 ): (label: string, e: ProgressEvent) => void {
-  const printers = new Map<string, (e: ProgressEvent) => void>();
-  return (label, e) => {
-    let print = printers.get(label);
-    if (!print) {
-      print = trainProgressPrinter({ ...options, write: (line) => options.write(`[${label}] ${line}`) });
-      printers.set(label, print);
-    }
-    print(e);
-  };
+  return labelledProgressPrinter(options);
 }
 
 /** Per epoch, the mean over a variant's seeds of one column of the history (runs that stopped early are left out). */

@@ -80,3 +80,26 @@ export function trainProgressPrinter(
     else out.line(formatTrainProgress(e));
   };
 }
+
+/**
+ * Progress of several runs in one stream, each line prefixed "[label] ": one trainProgressPrinter per label
+ * (each with its own ETA); status lines (`statusWrite`, e.g. a notebook's live line) carry the label too.
+ */
+export function labelledProgressPrinter(
+  options: Parameters<typeof trainProgressPrinter>[0] & { write: (line: string) => void },
+): (label: string, e: ProgressEvent) => void {
+  const printers = new Map<string, (e: ProgressEvent) => void>();
+  return (label, e) => {
+    let print = printers.get(label);
+    if (!print) {
+      const status = options.statusWrite;
+      print = trainProgressPrinter({
+        ...options,
+        write: (line) => options.write(`[${label}] ${line}`),
+        statusWrite: status === undefined ? undefined : (text) => status(`[${label}] ${text}`),
+      });
+      printers.set(label, print);
+    }
+    print(e);
+  };
+}

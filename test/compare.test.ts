@@ -20,34 +20,20 @@ import {
   type BatchTiming,
   type ComparisonRun,
 } from '../lib/compare';
-import { gateConfig, gateVariant, type GateRun } from '../lib/gate-variants';
 import { ROOT } from '../lib/paths';
-import { loadImdb, type ImdbData } from '../lib/imdb';
+import { type ImdbData } from '../lib/imdb';
 import { paramCount, type RnnKind } from '../lib/recurrent-layers';
 import type { EpochRecord } from '../lib/run-dir';
-import { PROFILES, type TrainConfig } from '../lib/train-config';
-import { tempDir, writeArchive } from './fixtures';
+import { PROFILES } from '../lib/train-config';
+import { TINY, tinyComparisonData } from './comparison-fixtures';
 
 const KINDS = COMPARED_LAYERS.map((l) => l.rnn);
-const TINY: Partial<TrainConfig> = {
-  numWords: 50,
-  maxLen: 12,
-  embeddingDim: 4,
-  units: 3,
-  trainSize: 6,
-  testSize: 4,
-  batchSize: 4,
-  evalBatchSize: 4,
-  epochs: 1,
-};
 
 let dir: string;
 let data: ImdbData;
 
 before(async () => {
-  dir = await tempDir('compare-test-');
-  const archivePath = await writeArchive(dir);
-  data = await loadImdb({ archivePath, numWords: 50, maxLen: 12, seed: PROFILES.ci.dataSeed, cacheDir: path.join(dir, 'cache') });
+  ({ dir, data } = await tinyComparisonData('compare-test-'));
 });
 
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -251,18 +237,3 @@ test('comparisonPrinter: every line names its layer', () => {
   print('tfGru', { type: 'info', message: 'loading runs/y' });
   assert.deepEqual(lines, ['[lstm] training runs/x', '[tfGru] loading runs/y']);
 });
-
-// Hand-made gate runs, so the verdicts are known.
-function fakeGateRun(id: string, seed: number, valAcc: number[], valLoss: number[]): GateRun {
-  const variant = gateVariant(id);
-  const config = { ...gateConfig('ci', variant, seed), epochs: valAcc.length };
-  const history: EpochRecord[] = valAcc.map((a, i) => ({
-    epoch: i + 1,
-    loss: 0.5,
-    accuracy: 0.8,
-    val_loss: valLoss[i],
-    val_accuracy: a,
-    seconds: 1,
-  }));
-  return { variant, seed, runDir: `/runs/${id}-${seed}`, config, history, outcome: 'loaded' };
-}

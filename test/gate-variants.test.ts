@@ -2,9 +2,8 @@
 // comparison's), and the verdict paired by seed.
 import { after, before, test } from 'node:test';
 import * as fs from 'node:fs';
-import { loadImdb, type ImdbData } from '../lib/imdb';
-import { PROFILES } from '../lib/train-config';
-import { tempDir, writeArchive } from './fixtures';
+import { type ImdbData } from '../lib/imdb';
+import { TINY, tinyComparisonData } from './comparison-fixtures';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { comparisonConfig, comparisonRunDir, trainComparison } from '../lib/compare';
@@ -24,27 +23,12 @@ import {
 import { KerasGRU } from '../lib/gru';
 import { loadRun } from '../lib/run-dir';
 import type { EpochRecord } from '../lib/run-dir';
-import { type TrainConfig } from '../lib/train-config';
-
-const TINY: Partial<TrainConfig> = {
-  numWords: 50,
-  maxLen: 12,
-  embeddingDim: 4,
-  units: 3,
-  trainSize: 6,
-  testSize: 4,
-  batchSize: 4,
-  evalBatchSize: 4,
-  epochs: 1,
-};
 
 let dir: string;
 let data: ImdbData;
 
 before(async () => {
-  dir = await tempDir('gate-variants-test-');
-  const archivePath = await writeArchive(dir);
-  data = await loadImdb({ archivePath, numWords: 50, maxLen: 12, seed: PROFILES.ci.dataSeed, cacheDir: path.join(dir, 'cache') });
+  ({ dir, data } = await tinyComparisonData('gate-variants-test-'));
 });
 
 after(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -4,12 +4,10 @@
 // refusals. Creates .venv-keras and .venv-keras3 on first use (scripts/keras-env.sh). Needs the IMDB archive.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-node';
 import { ROOT } from '../lib/paths';
 import { INDEX_FROM } from '../lib/imdb-text';
 import { loadImdb, type ImdbData } from '../lib/imdb';
@@ -24,6 +22,7 @@ import { loadRun } from '../lib/run-dir';
 import { resolveConfig } from '../lib/train-config';
 import { train } from '../lib/train';
 import { exportImdb } from '../lib/imdb-export';
+import { maxAbsDiff, predictSplit, runScript } from './keras-test-helpers';
 
 const ARCHIVE = process.env.IMDB_ARCHIVE || path.resolve(ROOT, '..', 'shared', 'data', 'aclImdb_v1-labeled.tar.gz');
 const MAX_LEN = 60;
@@ -33,31 +32,6 @@ let tmp: string;
 let data: ImdbData;
 let xTest: string;
 let runDir: string;
-
-function exportCli(...args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'export-keras.ts'), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
-  });
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-async function predictHere(dir: string): Promise<Float32Array> {
-  const run = await loadRun(dir);
-  const x = tf.tensor2d(data.test.x, [data.test.size, MAX_LEN], 'int32');
-  const p = run.model.predict(x, { batchSize: 64 }) as tf.Tensor;
-  const out = Float32Array.from(p.dataSync());
-  tf.dispose([x, p]);
-  run.model.dispose();
-  return out;
-}
 
 before(async () => {
   tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'keras-export-test-'));
@@ -82,9 +56,9 @@ after(async () => {
 describe('a run trained here, exported, loaded by Keras', () => {
   let ours: Float32Array;
   before(async () => {
-    ours = await predictHere(runDir);
+    ours = await predictSplit(runDir, data.test, MAX_LEN);
     for (const ext of ['keras', 'h5']) {
-      const r = exportCli('--run-dir', runDir, path.join(tmp, 'out', `model.${ext}`));
+      const r = runScript('export-keras', '--run-dir', runDir, path.join(tmp, 'out', `model.${ext}`));
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /wrote .*model\.word_index\.json/);
     }
@@ -160,7 +134,7 @@ test('a reset_after=False model imported from Keras 3 goes back out and Keras 3 
   await fsp.writeFile(path.join(tmp, 'rb.word_index.json'), '{"the": 1}');
   await importKeras(original, { runDir: imported, wordIndex: path.join(tmp, 'rb.word_index.json') });
   const back = path.join(tmp, 'out', 'rb-again.h5');
-  const r = exportCli('--run-dir', imported, back);
+  const r = runScript('export-keras', '--run-dir', imported, back);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /reset_after=False/);
   const pBack = path.join(tmp, 'rb-again-p.npy');
@@ -174,7 +148,7 @@ describe('refusals', () => {
   test('an output name that is neither .keras nor .h5 is refused before anything is written', () => {
     assert.throws(() => formatForPath('model.pb'), /name the output \.keras .* or \.h5/);
     const out = path.join(tmp, 'out', 'model.savedmodel');
-    const r = exportCli('--run-dir', runDir, out);
+    const r = runScript('export-keras', '--run-dir', runDir, out);
     assert.equal(r.status, 2);
     assert.ok(!fs.existsSync(out));
   });
@@ -186,7 +160,7 @@ describe('refusals', () => {
   });
 
   test('a missing run directory is a clear error with exit code 2', () => {
-    const r = exportCli('--run-dir', path.join(tmp, 'no-such-run'), path.join(tmp, 'out', 'x.keras'));
+    const r = runScript('export-keras', '--run-dir', path.join(tmp, 'no-such-run'), path.join(tmp, 'out', 'x.keras'));
     assert.equal(r.status, 2);
     assert.match(r.stderr, /not a run directory/);
   });

@@ -4,7 +4,6 @@
 // Creates .venv-keras and .venv-keras3 on first use (scripts/keras-env.sh). Needs the IMDB archive.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
@@ -22,8 +21,8 @@ import { KerasGRU } from '../lib/gru';
 import { recurrentLayerOf } from '../lib/model';
 import { readNpy } from '../lib/npy';
 import { Predictor } from '../lib/predict';
-import { loadRun } from '../lib/run-dir';
 import { exportImdb } from '../lib/imdb-export';
+import { maxAbsDiff, predictSplit, runScript } from './keras-test-helpers';
 
 const ARCHIVE = process.env.IMDB_ARCHIVE || path.resolve(ROOT, '..', 'shared', 'data', 'aclImdb_v1-labeled.tar.gz');
 const MAX_LEN = 60;
@@ -35,31 +34,6 @@ let tmp: string;
 let data: ImdbData;
 let exportDir: string;
 let vocabFile: string;
-
-function cli(script: 'import-keras' | 'predict', ...args: string[]) {
-  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', `${script}.ts`), ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
-  });
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-async function predictIds(runDir: string): Promise<Float32Array> {
-  const run = await loadRun(runDir);
-  const x = tf.tensor2d(data.test.x, [data.test.size, MAX_LEN], 'int32');
-  const p = run.model.predict(x, { batchSize: 64 }) as tf.Tensor;
-  const out = Float32Array.from(p.dataSync());
-  tf.dispose([x, p]);
-  run.model.dispose();
-  return out;
-}
 
 before(async () => {
   tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'keras-import-test-'));
@@ -120,7 +94,7 @@ for (const spec of TRAINED) {
       test(`its .${format} file, imported, predicts Keras's probabilities on the test reviews (max |diff| <= ${TOLERANCE})`, async (t) => {
         const f = files();
         const runDir = path.join(tmp, 'runs', `${spec.env}-${format}`);
-        const r = cli('import-keras', f[format], '--run-dir', runDir, '--vocab', vocabFile);
+        const r = runScript('import-keras', f[format], '--run-dir', runDir, '--vocab', vocabFile);
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stdout, new RegExp(`from Keras ${kerasVersion.replace(/\./g, '\\.')}`));
         const config = JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')) as ImportedConfig;
@@ -130,7 +104,7 @@ for (const spec of TRAINED) {
         );
         assert.equal(config.imported.format, format);
         const keras = (await readNpy(f.p)).data as Float32Array;
-        const ours = await predictIds(runDir);
+        const ours = await predictSplit(runDir, data.test, MAX_LEN);
         const diff = maxAbsDiff(ours, keras);
         t.diagnostic(
           `Keras ${kerasVersion} .${format} -> import-keras: max |P_here - P_keras| over ${TEST} test reviews = ${diff.toExponential(2)}`,
@@ -167,7 +141,7 @@ for (const spec of TRAINED) {
         ) < 1e-5,
       );
       predictor.dispose();
-      const r = cli('predict', '--run-dir', runDir, '--json', ...texts);
+      const r = runScript('predict', '--run-dir', runDir, '--json', ...texts);
       assert.equal(r.status, 0, r.stderr);
       const rowsOut = JSON.parse(r.stdout) as { probability: number }[];
       assert.ok(
@@ -198,12 +172,12 @@ describe('vocabularies', () => {
   test('without --vocab or --word-index, the word index beside the model is used, and its absence is a clear error', async () => {
     const model = path.join(tmp, 'keras3.keras');
     const beside = path.join(tmp, 'keras3.word_index.json');
-    const missing = cli('import-keras', model, '--run-dir', path.join(tmp, 'runs', 'no-vocab'));
+    const missing = runScript('import-keras', model, '--run-dir', path.join(tmp, 'runs', 'no-vocab'));
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /give --word-index FILE .* or --vocab RUN_DIR/);
     assert.ok(!fs.existsSync(path.join(tmp, 'runs', 'no-vocab')));
     await fsp.writeFile(beside, JSON.stringify(wordIndexFromVocabulary(data.vocab)));
-    const r = cli('import-keras', model, '--run-dir', path.join(tmp, 'runs', 'beside'));
+    const r = runScript('import-keras', model, '--run-dir', path.join(tmp, 'runs', 'beside'));
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /keras3\.word_index\.json/);
     await fsp.rm(beside);
@@ -236,13 +210,13 @@ describe('the input length', () => {
     files['config.json'] = strToU8(text);
     const open = path.join(tmp, 'open-length.keras');
     await fsp.writeFile(open, zipSync(files));
-    const refused = cli('import-keras', open, '--run-dir', path.join(tmp, 'runs', 'open'), '--vocab', vocabFile);
+    const refused = runScript('import-keras', open, '--run-dir', path.join(tmp, 'runs', 'open'), '--vocab', vocabFile);
     assert.equal(refused.status, 2);
     assert.match(refused.stderr, /input length is open \(None\): give the review length with --max-len N/);
     assert.ok(!fs.existsSync(path.join(tmp, 'runs', 'open')));
-    const r = cli('import-keras', open, '--run-dir', path.join(tmp, 'runs', 'open'), '--vocab', vocabFile, '--max-len', '60');
+    const r = runScript('import-keras', open, '--run-dir', path.join(tmp, 'runs', 'open'), '--vocab', vocabFile, '--max-len', '60');
     assert.equal(r.status, 0, r.stderr);
-    const wrong = cli(
+    const wrong = runScript(
       'import-keras',
       path.join(tmp, 'keras3.keras'),
       '--run-dir',
@@ -259,7 +233,7 @@ describe('the input length', () => {
   test('an existing run directory is never overwritten', () => {
     const runDir = path.join(tmp, 'runs', 'keras3-keras');
     const before = fs.readFileSync(path.join(runDir, 'config.json'), 'utf8');
-    const r = cli('import-keras', path.join(tmp, 'keras3.h5'), '--run-dir', runDir, '--vocab', vocabFile);
+    const r = runScript('import-keras', path.join(tmp, 'keras3.h5'), '--run-dir', runDir, '--vocab', vocabFile);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /already exists/);
     assert.equal(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8'), before);
@@ -290,7 +264,7 @@ describe('models of another shape are refused, naming what is not supported, and
       const parent = path.join(tmp, 'refused');
       await fsp.mkdir(parent, { recursive: true });
       const runDir = path.join(parent, c.kind);
-      const r = cli('import-keras', file, '--run-dir', runDir, '--vocab', vocabFile);
+      const r = runScript('import-keras', file, '--run-dir', runDir, '--vocab', vocabFile);
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, c.message);
       assert.match(r.stderr, /only models of the shape Input -> Embedding -> GRU -> Dense\(1, sigmoid\)/);
