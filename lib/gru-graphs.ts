@@ -1,27 +1,17 @@
 /**
- * The GRU's recurrence as native TensorFlow graphs, with a hand-written backward pass: what makes
- * KerasGRU.call fast (lib/gru.ts holds the equations and the layer; lib/graph-def.ts the graph writer).
- *
- * tfjs-node runs every op eagerly, one call from JavaScript into TensorFlow each, and for the small
- * ops of a GRU step ([32, 128] elementwise) the call costs more than the arithmetic: a step of a dozen
- * ops is mostly call overhead, once per time step, forward and backward (measured: BENCHMARKS.md,
- * "Why graphs"). Keras avoids this by running the loop as one compiled graph; so does this layer:
- *   - the steps are unrolled, in chunks of up to MAX_CHUNK steps, into a TensorFlow GraphDef
- *     (lib/graph-def.ts), loaded once through tfjs-node's SavedModel loader, and run with one
- *     session call per chunk (TensorFlow's executor runs the ops without a call from JavaScript each);
- *   - a chunk's graph holds the forward pass (input projection, the steps, the stacks of h, z, r,
- *     candidate the backward pass needs) and the hand-written backward pass (the steps in reverse,
- *     then the weight gradients as a few big matmuls per block of BLOCK steps, which TensorFlow
- *     overlaps with the steps still running);
- *   - tf.customGrad makes the chunks one differentiable op, so model.fit, optimizer.minimize and
- *     tf.grad work as before. test/gru.test.ts checks outputs and gradients against the plain equations.
- *
- * Inside the graphs everything is time-major ([K, batch, .]): a step's slice of a stack is then
- * contiguous memory, so unstacking costs no copy and stacking is a plain copy.
+ * The GRU's chunk graphs for the native-graph engine (lib/recurrent-graphs.ts): the forward steps and the
+ * hand-written backward pass, what makes KerasGRU.call fast (lib/gru.ts holds the equations and the layer).
+ * The engine's module comment says why graphs, how chunks run and the node names every cell's graph uses;
+ * the GRU's forward saves h_t, z_t, r_t, candidate_t (and n_t = h_{t-1} U_h + b_rec,h when resetAfter), and its
+ * backward pass runs the steps in reverse, then the weight gradients per block of steps.
+ * test/gru-graphs.test.ts checks outputs and gradients against the plain equations; test/graph-def.test.ts
+ * pins these graphs' bytes.
  */
 import * as tf from '@tensorflow/tfjs-node';
-import { FLOAT, Graph, compileGraph, graphOps, type CompiledGraph, type GraphOps, type Ref } from './graph-def';
-import type { DropoutMasks, FixedGates, GruWeights } from './gru';
+import { Graph, graphOps, type GraphOps, type Ref } from './graph-def';
+import type { GateMasks } from './dropout';
+import type { FixedGates, GruWeights } from './gru';
+import { H_STATE, blocksOf, compiledOnce, gateMasks, projectInputs, runCell, timeBlocks, type GraphCell } from './recurrent-graphs';
 
 /** What fixes a chunk graph's structure (the batch size is left open). */
 export type ChunkSpec = {
@@ -72,41 +62,6 @@ function graphWeights(o: GraphOps, g: Graph, spec: ChunkSpec) {
 }
 type GraphWeights = ReturnType<typeof graphWeights>;
 
-// Per-gate masks [batch, width] (null: no dropout).
-function gateMasks(o: GraphOps, masks: Ref | null): Ref[] | null {
-  return masks ? o.unstack(masks, 3, 0) : null;
-}
-
-// Steps per block: the big matmuls (input projection, weight gradients) run per block of steps,
-// so TensorFlow can overlap them with the step-by-step loop on another core.
-const BLOCK = 16;
-
-// A chunk's steps as blocks of `size` (K and BLOCK are powers of two, so blocks tile the chunk).
-function blocksOf(steps: number): { count: number; size: number } {
-  const size = Math.min(steps, BLOCK);
-  return { count: steps / size, size };
-}
-
-// Splits a time-major [K, B, w] tensor into its blocks [size, B, w] without copying.
-function timeBlocks(o: GraphOps, t: Ref, steps: number, width: number): Ref[] {
-  const { count, size } = blocksOf(steps);
-  return count === 1 ? [t] : o.unstack(o.reshape(t, [count, size, -1, width]), count, 0);
-}
-
-// x_t W_g + b_g for every step of the chunk, per gate: K tensors [batch, u] each, one matmul per gate and block.
-function graphProjection(o: GraphOps, spec: ChunkSpec, x: Ref, w: GraphWeights, inputMasks: Ref[] | null): Ref[][] {
-  const { units, inputDim } = spec;
-  const { size } = blocksOf(spec.steps);
-  const xBlocks = timeBlocks(o, x, spec.steps, inputDim);
-  return GATES.map((gate) =>
-    xBlocks.flatMap((xb) => {
-      const xg = inputMasks ? o.mul(xb, inputMasks[gate]) : xb; // [size, B, D] * [B, D]
-      const projected = o.biasAdd(o.matMul(o.reshape(xg, [-1, inputDim]), w.Wg[gate]), w.inputBiasG[gate]);
-      return o.unstack(o.reshape(projected, [size, -1, units]), size, 0);
-    }),
-  );
-}
-
 // What the forward and backward parts of a chunk graph share: the input x [K, B, D], the weights, the masks.
 type Shared = { x: Ref; w: GraphWeights; inputMasks: Ref[] | null; recMasks: Ref[] | null };
 
@@ -114,7 +69,7 @@ type Shared = { x: Ref; w: GraphWeights; inputMasks: Ref[] | null; recMasks: Ref
 function addForward(g: Graph, o: GraphOps, spec: ChunkSpec, { x, w, inputMasks, recMasks }: Shared): Record<SavedName, Ref> {
   const { steps: K, units, resetAfter } = spec;
   const h0 = g.input('h0');
-  const [xz, xr, xh] = graphProjection(o, spec, x, w, inputMasks);
+  const [xz, xr, xh] = projectInputs(o, spec, x, w.Wg, w.inputBiasG, inputMasks);
   const candidateBias3 = resetAfter ? o.concat([g.floats(Array(2 * units).fill(0)), w.candidateBias as Ref], 0) : null;
   // h_{t-1} U_g for the gates that do not wait for r (z, r; and h when resetAfter), n_t including b_rec,h
   const recurrentTerms = (h: Ref): Ref[] => {
@@ -283,47 +238,15 @@ export function chunkGraph(spec: ChunkSpec): Graph {
   const shared: Shared = {
     x: g.input('x'), // [K, B, D]
     w: graphWeights(o, g, spec),
-    inputMasks: gateMasks(o, spec.inputDropout ? g.input('inputMasks') : null),
-    recMasks: gateMasks(o, spec.recurrentDropout ? g.input('recurrentMasks') : null),
+    inputMasks: gateMasks(o, spec.inputDropout ? g.input('inputMasks') : null, 3),
+    recMasks: gateMasks(o, spec.recurrentDropout ? g.input('recurrentMasks') : null, 3),
   };
   addBackward(g, o, spec, shared, addForward(g, o, spec, shared));
   return g;
 }
 
-// Graphs are built and compiled once per structure, then reused for every batch.
-const compiledGraphs = new Map<string, CompiledGraph>();
-
-function compiledChunk(spec: ChunkSpec): CompiledGraph {
-  const key = JSON.stringify(spec);
-  let compiled = compiledGraphs.get(key);
-  if (!compiled) {
-    compiled = compileGraph(chunkGraph(spec));
-    compiledGraphs.set(key, compiled);
-  }
-  return compiled;
-}
-
-// Longest unrolled chunk. Longer chunks mean fewer session calls but bigger graphs to compile.
-const MAX_CHUNK = 64;
-
-/** Chunk lengths covering `time` steps: as many MAX_CHUNK as fit, then powers of two (at most ~8 graph sizes). */
-function chunkLengths(time: number): number[] {
-  const lengths: number[] = [];
-  let left = time;
-  for (let k = MAX_CHUNK; k >= 1; k >>= 1) {
-    for (; left >= k; left -= k) lengths.push(k);
-  }
-  return lengths;
-}
-
-// Is tfjs recording a gradient tape right now (so the backward pass may run)?
-function recordingGradients(): boolean {
-  const state = tf.engine().state;
-  return state.gradientDepth > 0 && state.kernelDepth === 0;
-}
-
 /** How fastGru runs: the GRU variant, what it returns, the dropout masks of this call, and the held gates (normalized, see lib/gru.ts). */
-export type FastGruOptions = { resetAfter: boolean; returnSequences: boolean; masks: DropoutMasks; fixedGates?: FixedGates };
+export type FastGruOptions = { resetAfter: boolean; returnSequences: boolean; masks: GateMasks; fixedGates?: FixedGates };
 
 /**
  * The whole GRU over x [batch, time, inputDim] as one differentiable op, run as native graphs:
@@ -331,80 +254,21 @@ export type FastGruOptions = { resetAfter: boolean; returnSequences: boolean; ma
  * Gradients flow to x, the three weights and the initial state.
  */
 export function fastGru(x: tf.Tensor3D, weights: GruWeights, h0: tf.Tensor2D, options: FastGruOptions): tf.Tensor {
-  const [, time, inputDim] = x.shape;
   const { resetAfter, returnSequences, masks, fixedGates } = options;
   const spec = (steps: number): ChunkSpec => ({
     steps,
     units: weights.recurrentKernel.shape[0],
-    inputDim,
+    inputDim: x.shape[2],
     resetAfter,
     inputDropout: masks.input !== null,
     recurrentDropout: masks.recurrent !== null,
     sequences: returnSequences,
     ...(fixedGates ? { fixedGates } : {}),
   });
-  const lengths = chunkLengths(time);
-  const maskFeeds: Record<string, tf.Tensor> = {};
-  if (masks.input) maskFeeds.inputMasks = tf.stack(masks.input); // [3, batch, inputDim]
-  if (masks.recurrent) maskFeeds.recurrentMasks = tf.stack(masks.recurrent); // [3, batch, units]
-  // [batch, time, .] <-> time-major chunks [K, batch, .], the graphs' layout
-  const toChunks = (t: tf.Tensor) => {
-    const timeMajor = tf.transpose(t, [1, 0, 2]);
-    return lengths.length === 1 ? [timeMajor] : tf.split(timeMajor, lengths, 0);
+  const cell: GraphCell = {
+    chunk: (steps) => compiledOnce(`gru ${JSON.stringify(spec(steps))}`, () => chunkGraph(spec(steps))),
+    states: [H_STATE],
+    saved: savedNames(resetAfter),
   };
-  const fromChunks = (ts: tf.Tensor[]) => tf.transpose(ts.length === 1 ? ts[0] : tf.concat(ts, 0), [1, 0, 2]);
-  const recording = recordingGradients();
-  const saved = savedNames(resetAfter);
-
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args.pop() as tf.GradSaveFunc;
-    const [xIn, W, U, bias, hInit] = args as tf.Tensor[];
-    const xs = toChunks(xIn);
-    const constants = { W, U, bias, ...maskFeeds };
-    const perChunk: tf.Tensor[][] = []; // [x, hStart, ...saved] of every chunk
-    const outputs: tf.Tensor[] = [];
-    let h = hInit;
-    // without a gradient tape, fetch only the outputs: TensorFlow then skips stacking the rest
-    const fetch = recording ? [...saved, 'hT'] : returnSequences ? ['H', 'hT'] : ['hT'];
-    lengths.forEach((steps, c) => {
-      const results = compiledChunk(spec(steps))({ ...constants, x: xs[c], h0: h }, fetch);
-      const byName = new Map(fetch.map((name, i) => [name, results[i]]));
-      if (recording) perChunk.push([xs[c], h, ...saved.map((name) => byName.get(name) as tf.Tensor)]);
-      if (returnSequences) outputs.push(byName.get('H') as tf.Tensor);
-      h = byName.get('hT') as tf.Tensor;
-    });
-    // the backward pass runs after this call's tidy: keep what it needs, masks and weights included
-    const constantNames = Object.keys(constants);
-    if (recording) save([...Object.values(constants), ...perChunk.flat()]);
-    const value = returnSequences ? fromChunks(outputs) : h;
-
-    const gradFunc = (dy: tf.Tensor | tf.Tensor[], savedTensors: tf.Tensor[]): tf.Tensor[] => {
-      const dOut = dy as tf.Tensor;
-      const keptConstants = Object.fromEntries(constantNames.map((name, i) => [name, savedTensors[i]]));
-      const kept = savedTensors.slice(constantNames.length);
-      const dHs = returnSequences ? toChunks(dOut) : [];
-      const width = 2 + saved.length;
-      const dXs: tf.Tensor[] = [];
-      const dWs: tf.Tensor[] = [],
-        dUs: tf.Tensor[] = [],
-        dBiases: tf.Tensor[] = [];
-      let grad = returnSequences ? tf.zerosLike(hInit) : dOut;
-      for (let c = lengths.length - 1; c >= 0; c--) {
-        const [xc, hStart, ...savedChunk] = kept.slice(c * width, (c + 1) * width);
-        const feeds: Record<string, tf.Tensor> = { ...keptConstants, x: xc, hStart, gradIn: grad };
-        saved.forEach((name, i) => (feeds[name] = savedChunk[i]));
-        if (returnSequences) feeds.dH = dHs[c];
-        const [dX, dW, dU, dBias, dh0] = compiledChunk(spec(lengths[c]))(feeds, ['dX', 'dW', 'dU', 'dBias', 'dh0']);
-        dXs.unshift(dX);
-        dWs.push(dW);
-        dUs.push(dU);
-        dBiases.push(dBias);
-        grad = dh0;
-      }
-      const total = (ts: tf.Tensor[]) => (ts.length === 1 ? ts[0] : tf.addN(ts));
-      return [fromChunks(dXs), total(dWs), total(dUs), total(dBiases), grad];
-    };
-    return { value, gradFunc };
-  });
-  return op(x, weights.kernel, weights.recurrentKernel, weights.bias, h0);
+  return runCell(cell, x, weights, [h0], { returnSequences, masks });
 }

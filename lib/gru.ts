@@ -28,8 +28,9 @@
 //     runs each op as a separate call and a GRU step is a dozen tiny ops (BENCHMARKS.md, "Why graphs").
 // The tests check that both give the same outputs and gradients.
 import * as tf from '@tensorflow/tfjs-node';
+import type { GateMasks } from './dropout';
 import { fastGru } from './gru-graphs';
-import type { Initializer } from './initializers';
+import { KerasRecurrentLayer, type KerasRecurrentArgs, type RecurrentCallKwargs } from './keras-recurrent';
 
 // ---------------------------------------------------------------------------
 // Types
@@ -86,14 +87,6 @@ export function normalizeFixedGates(value: unknown): FixedGates | null {
 
 /** One tensor per gate block, in the order z, r, h. */
 export type PerGate<T> = [T, T, T];
-
-/** Dropout masks for one sequence, one per gate; null means "no dropout here". */
-export type DropoutMasks = {
-  input: PerGate<tf.Tensor2D> | null; // [batch, inputDim] each, multiplies x_t
-  recurrent: PerGate<tf.Tensor2D> | null; // [batch, units] each, multiplies h_{t-1}
-};
-
-const NO_DROPOUT: DropoutMasks = { input: null, recurrent: null };
 
 // The recurrent-side weights, cut once per sequence rather than once per step.
 type CellParams = {
@@ -250,135 +243,61 @@ export function gruSequence(
   });
 }
 
-/** An inverted-dropout mask: 0 with probability `rate`, else 1 / (1 - rate), so E[mask] = 1. */
-export function dropoutMask(shape: [number, number], rate: number, seed?: number): tf.Tensor2D {
-  return tf.tidy(
-    () =>
-      tf
-        .randomUniform(shape, 0, 1, 'float32', seed)
-        .greaterEqual(rate)
-        .cast('float32')
-        .div(1 - rate) as tf.Tensor2D,
-  );
-}
-
 // ---------------------------------------------------------------------------
 // A tfjs layer with Keras's GRU semantics
 
-type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
-
-/** Constructor arguments of KerasGRU; defaults follow keras.layers.GRU. */
-export interface KerasGRUArgs extends LayerArgs {
-  units: number;
+/** Constructor arguments of KerasGRU; defaults follow keras.layers.GRU (lib/keras-recurrent.ts has the shared ones). */
+export interface KerasGRUArgs extends KerasRecurrentArgs {
   resetAfter?: boolean; // default true
-  dropout?: number; // fraction of x_t dropped, default 0
-  recurrentDropout?: number; // fraction of h_{t-1} dropped, default 0
-  returnSequences?: boolean; // default false: return only the last h
-  seed?: number | null; // seed for the dropout masks
   fixedGates?: FixedGates; // not in Keras: gates held at 0 or 1 (see the top of this file), default none
-  kernelInitializer?: Initializer; // default glorot_uniform (unseeded); lib/initializers.ts has the seeded set
-  recurrentInitializer?: Initializer; // default orthogonal
-  biasInitializer?: Initializer; // default zeros
 }
 
 /** Keyword arguments `call` understands (tfjs passes `training` during model.fit). */
-export type KerasGRUCallKwargs = {
-  training?: boolean;
-  initialState?: tf.Tensor | tf.Tensor[];
-};
-
-// Keras applies dropout only for 0 < rate < 1.
-function isDropoutActive(rate: number): boolean {
-  return rate > 0 && rate < 1;
-}
-
-function clampRate(rate: number | undefined): number {
-  return Math.min(1, Math.max(0, rate ?? 0));
-}
+export type KerasGRUCallKwargs = RecurrentCallKwargs;
 
 /**
  * keras.layers.GRU for tfjs: resetAfter, sigmoid gates, Keras's initialisers (given, or its defaults) and
- * per-gate dropout. The initialisers are not part of getConfig: a saved layer's weights replace them.
+ * per-gate dropout (lib/keras-recurrent.ts, lib/dropout.ts); call runs the native graphs of lib/gru-graphs.ts.
  */
-export class KerasGRU extends tf.layers.Layer {
+export class KerasGRU extends KerasRecurrentLayer {
   static className = 'KerasGRU';
 
-  readonly units: number;
   readonly resetAfter: boolean;
-  readonly dropout: number;
-  readonly recurrentDropout: number;
-  readonly returnSequences: boolean;
-  readonly seed: number | null;
   /** The gates held at a constant, or null (the GRU of the equations). */
   readonly fixedGates: FixedGates | null;
-
-  private readonly kernelInitializer: Initializer;
-  private readonly recurrentInitializer: Initializer;
-  private readonly biasInitializer: Initializer;
-  private kernel: tf.LayerVariable | null = null;
-  private recurrentKernel: tf.LayerVariable | null = null;
-  private bias: tf.LayerVariable | null = null;
-  private maskDraws = 0; // advances the seed so every call draws fresh, yet reproducible, masks
+  protected readonly gateBlocks = 3;
+  protected readonly stateCount = 1;
 
   constructor(args: KerasGRUArgs) {
     super(args);
-    if (!Number.isInteger(args.units) || args.units <= 0) fail(`units must be a positive integer, got ${args.units}`);
-    this.units = args.units;
     this.resetAfter = args.resetAfter ?? true;
-    this.dropout = clampRate(args.dropout);
-    this.recurrentDropout = clampRate(args.recurrentDropout);
-    this.returnSequences = args.returnSequences ?? false;
-    this.seed = args.seed ?? null;
     this.fixedGates = normalizeFixedGates(args.fixedGates);
-    this.kernelInitializer = args.kernelInitializer ?? tf.initializers.glorotUniform({});
-    this.recurrentInitializer = args.recurrentInitializer ?? tf.initializers.orthogonal({});
-    this.biasInitializer = args.biasInitializer ?? tf.initializers.zeros();
-    this.inputSpec = [new tf.InputSpec({ ndim: 3 })];
   }
 
-  override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    const inputDim = shape[shape.length - 1];
-    if (inputDim == null) fail(`the last input dimension must be known, got [${shape}]`);
-    const width = 3 * this.units;
-    this.kernel = this.addWeight('kernel', [inputDim, width], 'float32', this.kernelInitializer);
-    this.recurrentKernel = this.addWeight('recurrent_kernel', [this.units, width], 'float32', this.recurrentInitializer);
-    this.bias = this.addWeight('bias', this.resetAfter ? [2, width] : [width], 'float32', this.biasInitializer);
-    this.built = true;
+  protected fail(message: string): never {
+    return fail(message);
   }
 
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const [batch, time] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    return this.returnSequences ? [batch, time, this.units] : [batch, this.units];
+  protected biasShape(): number[] {
+    return this.resetAfter ? [2, 3 * this.units] : [3 * this.units];
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: KerasGRUCallKwargs = {}): tf.Tensor {
-    return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
-      const weights = this.gruWeights();
-      const initialState = initialStateOf(kwargs);
-      const [batch] = checkInputs(x, weights, this.resetAfter, initialState);
-      const masks = kwargs.training === true ? this.drawMasks(batch, x.shape[2]) : NO_DROPOUT;
-      const h0 = initialState ?? (tf.zeros([batch, this.units]) as tf.Tensor2D);
-      return fastGru(x, weights, h0, {
-        resetAfter: this.resetAfter,
-        returnSequences: this.returnSequences,
-        masks,
-        ...(this.fixedGates ? { fixedGates: this.fixedGates } : {}),
-      });
+  protected checkInputs(x: tf.Tensor, weights: GruWeights): void {
+    checkInputs(x, weights, this.resetAfter, undefined);
+  }
+
+  protected recur(x: tf.Tensor3D, weights: GruWeights, [h0]: tf.Tensor2D[], masks: GateMasks): tf.Tensor {
+    return fastGru(x, weights, h0, {
+      resetAfter: this.resetAfter,
+      returnSequences: this.returnSequences,
+      masks,
+      ...(this.fixedGates ? { fixedGates: this.fixedGates } : {}),
     });
   }
 
   /** The current weights in Keras's layout, ready for gruSequence / gruStep. */
   gruWeights(): GruWeights {
-    if (!this.kernel || !this.recurrentKernel || !this.bias) {
-      return fail(`layer ${this.name} is not built yet: call it or build its model first`);
-    }
-    return {
-      kernel: this.kernel.read() as tf.Tensor2D,
-      recurrentKernel: this.recurrentKernel.read() as tf.Tensor2D,
-      bias: this.bias.read(),
-    };
+    return this.layerWeights();
   }
 
   /** Reads out z_t, r_t, candidate_t and h_t for x [batch, time, inputDim] (inference: no dropout). */
@@ -389,36 +308,13 @@ export class KerasGRU extends tf.layers.Layer {
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
-      units: this.units,
       resetAfter: this.resetAfter,
-      dropout: this.dropout,
-      recurrentDropout: this.recurrentDropout,
-      returnSequences: this.returnSequences,
-      seed: this.seed,
       // only when a gate is held, so the saved config of the GRU of the equations stays as it was
       ...(this.fixedGates ? { fixedGates: { ...this.fixedGates } } : {}),
     };
   }
-
-  // Keras draws each mask once per sequence (i.e. per call), one per gate, only in training.
-  private drawMasks(batch: number, inputDim: number): DropoutMasks {
-    return {
-      input: isDropoutActive(this.dropout) ? this.drawPerGate([batch, inputDim], this.dropout) : null,
-      recurrent: isDropoutActive(this.recurrentDropout) ? this.drawPerGate([batch, this.units], this.recurrentDropout) : null,
-    };
-  }
-
-  private drawPerGate(shape: [number, number], rate: number): PerGate<tf.Tensor2D> {
-    const draw = () => dropoutMask(shape, rate, this.seed === null ? undefined : this.seed + this.maskDraws++);
-    return [draw(), draw(), draw()];
-  }
 }
 tf.serialization.registerClass(KerasGRU);
-
-function initialStateOf(kwargs: KerasGRUCallKwargs): tf.Tensor2D | undefined {
-  const state = kwargs.initialState;
-  return (Array.isArray(state) ? state[0] : state) as tf.Tensor2D | undefined;
-}
 
 /** Factory in the style of tf.layers.*: kerasGru({units: 128}) is keras.layers.GRU(128). */
 export function kerasGru(args: KerasGRUArgs): KerasGRU {

@@ -26,7 +26,8 @@
  */
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-node';
-import { GruWeights, KerasGRU, KerasGRUArgs, KerasGRUCallKwargs, PerGate, dropoutMask, kerasGru } from '../lib/gru';
+import { GruWeights, KerasGRU, KerasGRUArgs, KerasGRUCallKwargs, PerGate, kerasGru } from '../lib/gru';
+import { dropoutMask } from '../lib/dropout';
 import { median } from '../lib/stats';
 import { positiveInteger, runCli, type CliContext, type CliSpec } from './cli';
 

@@ -3,7 +3,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-node';
-import { dropoutMask, gruSequence, kerasGru, type FixedGates, type GruWeights, type KerasGRU, type PerGate } from '../lib/gru';
+import { gruSequence, kerasGru, type FixedGates, type GruWeights, type KerasGRU, type PerGate } from '../lib/gru';
+import { dropoutMask } from '../lib/dropout';
 import { assertClose, builtLayer, maxAbsDiff, rand, randomWeights } from './gru-helpers';
 
 describe('the layer (native graphs, hand-written backward pass) equals the plain equations', () => {
