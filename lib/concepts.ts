@@ -4,6 +4,8 @@
 //   - the Keras <-> PyTorch GRU weight mapping, with PyTorch's documented GRU step to check it.
 import * as tf from '@tensorflow/tfjs-node';
 import { gruSequence, kerasGru, type GruWeights } from './gru';
+import { kerasLstm } from './lstm';
+import { kerasSimpleRnn } from './simple-rnn';
 import { kerasRecurrentInitializers, withoutOrthogonalWarning } from './initializers';
 import { paramCount, paramCountFormula, type RnnKind } from './recurrent-layers';
 import { lineChart, type Figure } from './plot';
@@ -24,18 +26,30 @@ const LAYER_NAMES: Record<RnnKind, string> = {
   kerasGru: 'GRU, reset_after=True (this course: kerasGru)',
   tfGru: 'GRU, reset_after=False (tf.layers.gru)',
   lstm: 'LSTM (tf.layers.lstm)',
+  kerasLstm: 'LSTM (this course: kerasLstm)',
+  kerasSimpleRnn: 'SimpleRNN (this course: kerasSimpleRnn)',
 };
+
+function defaultLayer(kind: RnnKind, units: number): tf.layers.Layer {
+  switch (kind) {
+    case 'simpleRnn':
+      return tf.layers.simpleRNN({ units });
+    case 'kerasGru':
+      return kerasGru({ units });
+    case 'kerasLstm':
+      return kerasLstm({ units });
+    case 'kerasSimpleRnn':
+      return kerasSimpleRnn({ units });
+    case 'tfGru':
+      return tf.layers.gru({ units });
+    case 'lstm':
+      return tf.layers.lstm({ units });
+  }
+}
 
 /** Builds the layer for inputs [batch, time, inputDim] with its default initialisers and returns countParams(). */
 export function builtLayerParamCount(kind: RnnKind, inputDim: number, units: number): number {
-  const layer =
-    kind === 'simpleRnn'
-      ? tf.layers.simpleRNN({ units })
-      : kind === 'kerasGru'
-        ? kerasGru({ units })
-        : kind === 'tfGru'
-          ? tf.layers.gru({ units })
-          : tf.layers.lstm({ units });
+  const layer = defaultLayer(kind, units);
   // Applying the layer to a symbolic input builds it, as in a model (RNN.build alone leaves `built` unset).
   withoutOrthogonalWarning(() => layer.apply(tf.input({ shape: [null, inputDim] })));
   const count = layer.countParams();

@@ -79,6 +79,10 @@ export abstract class KerasRecurrentLayer extends tf.layers.Layer {
   protected abstract fail(message: string): never;
   /** The bias's shape for `units` (GRU reset_after: [2, 3u]). */
   protected abstract biasShape(): number[];
+  /** The bias's initialiser at build time (the LSTM's sets its forget block to 1). */
+  protected initialBias(): Initializer {
+    return this.biasInitializer;
+  }
   /** Checks x [batch, time, inputDim] against the weights; throws a clear error. */
   protected abstract checkInputs(x: tf.Tensor, weights: LayerWeights): void;
   /** The recurrence: every h_t or the last, from the initial states (one per stateCount), with this call's masks. */
@@ -91,7 +95,7 @@ export abstract class KerasRecurrentLayer extends tf.layers.Layer {
     const width = this.gateBlocks * this.units;
     this.kernel = this.addWeight('kernel', [inputDim, width], 'float32', this.kernelInitializer);
     this.recurrentKernel = this.addWeight('recurrent_kernel', [this.units, width], 'float32', this.recurrentInitializer);
-    this.bias = this.addWeight('bias', this.biasShape(), 'float32', this.biasInitializer);
+    this.bias = this.addWeight('bias', this.biasShape(), 'float32', this.initialBias());
     this.built = true;
   }
 

@@ -3,12 +3,15 @@
  *
  *   Embedding(10000, 128) -> GRU(128, dropout 0.2, recurrent_dropout 0.2) -> Dense(1, sigmoid)
  *
- * with the recurrent layer swappable (tf.layers.gru, LSTM, SimpleRNN) for later comparisons,
+ * with the recurrent layer swappable for the comparisons of notebook 05 (the course's own LSTM and SimpleRNN
+ * on the same native-graph engine as its GRU; TensorFlow.js's eager tf.layers.gru, lstm and simpleRNN),
  * Keras's initialisers made explicit and seeded (lib/initializers.ts), and a per-layer parameter summary.
  */
 import * as tf from '@tensorflow/tfjs-node';
 import pl from 'nodejs-polars';
 import { kerasGru, normalizeFixedGates, type FixedGates } from './gru';
+import { kerasLstm } from './lstm';
+import { kerasSimpleRnn } from './simple-rnn';
 import { initSeed, kerasRecurrentInitializers, muteOrthogonalWarning, withoutOrthogonalWarning } from './initializers';
 import { deriveSeed } from './prng';
 import { RNN_KINDS, type RnnKind } from './recurrent-layers';
@@ -48,7 +51,14 @@ export const REFERENCE_MODEL: Readonly<ModelConfig> = {
 };
 
 /** Layer names, fixed so that saved weights and summaries read the same in every run. */
-const RNN_LAYER_NAME: Record<RnnKind, string> = { kerasGru: 'gru', tfGru: 'tf_gru', lstm: 'lstm', simpleRnn: 'simple_rnn' };
+const RNN_LAYER_NAME: Record<RnnKind, string> = {
+  kerasGru: 'gru',
+  kerasLstm: 'lstm',
+  kerasSimpleRnn: 'simple_rnn',
+  tfGru: 'tf_gru',
+  lstm: 'lstm',
+  simpleRnn: 'simple_rnn',
+};
 
 // ---------------------------------------------------------------------------
 // tf.layers.gru, with Keras's recurrent dropout
@@ -163,15 +173,20 @@ function recurrentLayer(config: ModelConfig): tf.layers.Layer {
     recurrentDropout: config.recurrentDropout,
   };
   const initializers = kerasRecurrentInitializers(config.seed);
+  const dropoutSeed = config.seed === null ? null : deriveSeed(config.seed, 'dropout');
   switch (config.rnn) {
     case 'kerasGru':
       return kerasGru({
         ...common,
         ...initializers,
         resetAfter: true,
-        seed: config.seed === null ? null : deriveSeed(config.seed, 'dropout'),
+        seed: dropoutSeed,
         ...(config.fixedGates ? { fixedGates: config.fixedGates } : {}),
       });
+    case 'kerasLstm':
+      return kerasLstm({ ...common, ...initializers, unitForgetBias: true, seed: dropoutSeed });
+    case 'kerasSimpleRnn':
+      return kerasSimpleRnn({ ...common, ...initializers, seed: dropoutSeed });
     case 'tfGru':
       // tf.layers.gru only does resetAfter=false (it throws on true); the rest follows Keras's defaults (tfjs's differ),
       // and TfGRU fixes its recurrent dropout (see above).

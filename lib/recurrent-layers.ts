@@ -1,11 +1,16 @@
 /**
  * The four recurrent layers the course builds and compares, and what their equations cost:
  *
- *   kind        layer                                         cell       gate blocks  bias rows
- *   kerasGru    KerasGRU (lib/gru.ts), reset_after=True       GRU        3 (z r h)    2 (input, recurrent)
- *   tfGru       tf.layers.gru / TfGRU, reset_after=False      GRU        3            1
- *   lstm        tf.layers.lstm                                LSTM       4 (i f c o)  1
- *   simpleRnn   tf.layers.simpleRNN                           SimpleRNN  1            1
+ *   kind            layer                                            cell       gate blocks  bias rows
+ *   kerasGru        KerasGRU (lib/gru.ts), reset_after=True          GRU        3 (z r h)    2 (input, recurrent)
+ *   kerasLstm       KerasLSTM (lib/lstm.ts)                          LSTM       4 (i f c o)  1
+ *   kerasSimpleRnn  KerasSimpleRNN (lib/simple-rnn.ts)               SimpleRNN  1            1
+ *   tfGru           tf.layers.gru / TfGRU, reset_after=False         GRU        3            1
+ *   lstm            tf.layers.lstm                                   LSTM       4 (i f c o)  1
+ *   simpleRnn       tf.layers.simpleRNN                              SimpleRNN  1            1
+ *
+ * The three kerasX layers are the course's own, run as native TensorFlow graphs (lib/recurrent-graphs.ts);
+ * the other three are TensorFlow.js's eager layers, one TensorFlow call per operation and time step.
  *
  * Every block has an input kernel [inputDim, units], a recurrent kernel [units, units] and per bias row
  * a bias [units], so a layer has blocks * (inputDim*units + units*units + biasRows*units) weights, and a
@@ -14,10 +19,10 @@
  */
 
 /** The recurrent layer in the middle of the model. */
-export type RnnKind = 'kerasGru' | 'tfGru' | 'lstm' | 'simpleRnn';
+export type RnnKind = 'kerasGru' | 'kerasLstm' | 'kerasSimpleRnn' | 'tfGru' | 'lstm' | 'simpleRnn';
 
 /** Every RnnKind, in the order the course compares them. */
-export const RNN_KINDS: readonly RnnKind[] = ['kerasGru', 'tfGru', 'lstm', 'simpleRnn'];
+export const RNN_KINDS: readonly RnnKind[] = ['kerasGru', 'kerasLstm', 'kerasSimpleRnn', 'tfGru', 'lstm', 'simpleRnn'];
 
 /** What a recurrent layer's equations are made of (see the module comment). */
 export interface RecurrentLayerShape {
@@ -33,6 +38,8 @@ export interface RecurrentLayerShape {
 /** The shape of each kind's equations. */
 export const RECURRENT_LAYERS: Readonly<Record<RnnKind, RecurrentLayerShape>> = {
   kerasGru: { cell: 'GRU', blocks: 3, biasRows: 2, nonlinearitiesPerUnit: 3 },
+  kerasLstm: { cell: 'LSTM', blocks: 4, biasRows: 1, nonlinearitiesPerUnit: 5 },
+  kerasSimpleRnn: { cell: 'SimpleRNN', blocks: 1, biasRows: 1, nonlinearitiesPerUnit: 1 },
   tfGru: { cell: 'GRU', blocks: 3, biasRows: 1, nonlinearitiesPerUnit: 3 },
   lstm: { cell: 'LSTM', blocks: 4, biasRows: 1, nonlinearitiesPerUnit: 5 },
   simpleRnn: { cell: 'SimpleRNN', blocks: 1, biasRows: 1, nonlinearitiesPerUnit: 1 },

@@ -33,6 +33,9 @@ describe('parameter counts (Keras reference numbers)', () => {
     // LSTM: 4 gates
     lstm: { rnn: 131_584, total: 1_411_713, type: 'LSTM' },
     simpleRnn: { rnn: 32_896, total: 1_313_025, type: 'SimpleRNN' },
+    // the course's own LSTM and SimpleRNN (native graphs): the same counts as Keras's
+    kerasLstm: { rnn: 131_584, total: 1_411_713, type: 'KerasLSTM' },
+    kerasSimpleRnn: { rnn: 32_896, total: 1_313_025, type: 'KerasSimpleRNN' },
   };
   for (const rnn of RNN_KINDS) {
     test(`${rnn}: embedding 1,280,000 + recurrent ${expected[rnn].rnn} + dense 129 = ${expected[rnn].total}`, () => {
@@ -172,7 +175,7 @@ test('save and load: same class, same config, same predictions', async () => {
 test('bad configurations are rejected with the offending value', () => {
   assert.throws(() => buildModel({ units: 0 }), /units must be a positive integer, got 0/);
   assert.throws(() => buildModel({ dropout: 1 }), /dropout must be in \[0, 1\), got 1/);
-  assert.throws(() => buildModel({ rnn: 'transformer' as RnnKind }), /rnn must be one of kerasGru, tfGru, lstm, simpleRnn/);
+  assert.throws(() => buildModel({ rnn: 'transformer' as RnnKind }), /rnn must be one of kerasGru, kerasLstm, kerasSimpleRnn, tfGru, lstm, simpleRnn/);
   assert.throws(() => buildModel({ seed: -1 }), /seed must be an integer/);
 });
 
