@@ -7,13 +7,17 @@
  *   (b) KerasGRU, original    this project's layer as first written: plain tfjs ops step by step,
  *                             autodiff (a copy of that implementation lives below, as the baseline)
  *   (c) KerasGRU              the layer in lib/gru.ts (native graphs, hand-written backward pass: lib/gru-graphs.ts)
+ *   (d) tf.layers.lstm        tfjs's LSTM with Keras's settings (sigmoid gates, unitForgetBias)
+ *   (e) KerasLSTM             the course's LSTM (lib/lstm.ts, the same native-graph engine: lib/recurrent-graphs.ts)
+ *   (f) tf.layers.simpleRNN   tfjs's simple RNN
+ *   (g) KerasSimpleRNN        the course's simple RNN (lib/simple-rnn.ts)
  *
  * all with dropout 0.2 and recurrent dropout 0.2, at resetAfter false (like tf.layers.gru) and, for
  * (b) and (c), also at resetAfter true (Keras's default). Variants are timed in interleaved rounds,
  * so a change in machine load hits them alike; the table shows medians after warm-up (wall time,
  * and this process's CPU time, which other processes' load moves less), the TensorFlow ops run
  * eagerly ("kernel launches", one JavaScript -> TensorFlow call each) and the native graph runs per
- * step, and the wall-time ratios against (a).
+ * step, and the wall-time ratio of each layer against the tf.layers layer of its cell ((a), (d) or (f)).
  * Before timing, (b) and (c) run one training step from the same weights and dropout masks, and
  * their loss and gradients are compared.
  *
@@ -28,6 +32,8 @@ import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-node';
 import { GruWeights, KerasGRU, KerasGRUArgs, KerasGRUCallKwargs, PerGate, kerasGru } from '../lib/gru';
 import { dropoutMask } from '../lib/dropout';
+import { kerasLstm } from '../lib/lstm';
+import { kerasSimpleRnn } from '../lib/simple-rnn';
 import { median } from '../lib/stats';
 import { positiveInteger, runCli, type CliContext, type CliSpec } from './cli';
 
@@ -36,15 +42,16 @@ import { positiveInteger, runCli, type CliContext, type CliSpec } from './cli';
 
 const SPEC: CliSpec = {
   name: 'bench-gru',
-  summary: 'Time a GRU training step and a forward pass: tf.layers.gru, KerasGRU as first written, KerasGRU.',
-  usage: 'node --import tsx scripts/bench-gru.ts [--batch 32] [--steps 500] [--units 128] [--reps 5] [--warmup 2] [--only a,b,c]',
+  summary:
+    'Time a recurrent training step and a forward pass: tf.layers.gru, KerasGRU as first written, KerasGRU; tf.layers.lstm, KerasLSTM; tf.layers.simpleRNN, KerasSimpleRNN.',
+  usage: 'node --import tsx scripts/bench-gru.ts [--batch 32] [--steps 500] [--units 128] [--reps 5] [--warmup 2] [--only a,b,c,d,e,f,g]',
   options: {
     batch: { type: 'string', value: 'N', default: '32', help: 'sequences per batch (default 32)' },
     steps: { type: 'string', value: 'N', default: '500', help: 'time steps per sequence (default 500)' },
     units: { type: 'string', value: 'N', default: '128', help: 'input features and GRU units (default 128)' },
     reps: { type: 'string', value: 'N', default: '5', help: 'timed rounds (default 5)' },
     warmup: { type: 'string', value: 'N', default: '2', help: 'untimed rounds first (default 2)' },
-    only: { type: 'string', value: 'LIST', help: 'the variants to run, e.g. a,c (default all)' },
+    only: { type: 'string', value: 'LIST', help: 'the variants to run, e.g. a,c,d,e (default all: a..g)' },
   },
   exitCodes: { 2: 'bad options' },
 };
@@ -164,21 +171,36 @@ function countNativeCalls(): void {
 // ---------------------------------------------------------------------------
 // Models and timing
 
-type Variant = { key: string; label: string; resetAfter: boolean; make: () => tf.layers.Layer };
+// `versus`: the key of the tf.layers variant of the same cell, the yardstick of the speed ratio.
+type Variant = { key: string; label: string; resetAfter: boolean | null; versus: string; make: () => tf.layers.Layer };
 
 const gruArgs = (resetAfter: boolean): KerasGRUArgs => ({ units: UNITS, resetAfter, dropout: DROPOUT, recurrentDropout: DROPOUT, seed: 7 });
+
+const cellArgs = () => ({ units: UNITS, dropout: DROPOUT, recurrentDropout: DROPOUT, seed: 7 });
 
 const VARIANTS: Variant[] = [
   {
     key: 'a',
     label: '(a) tf.layers.gru',
     resetAfter: false,
+    versus: 'a',
     make: () => tf.layers.gru({ units: UNITS, recurrentActivation: 'sigmoid', dropout: DROPOUT, recurrentDropout: DROPOUT }),
   },
-  { key: 'b', label: '(b) KerasGRU, original', resetAfter: false, make: () => new BaselineGRU(gruArgs(false)) },
-  { key: 'c', label: '(c) KerasGRU', resetAfter: false, make: () => kerasGru(gruArgs(false)) },
-  { key: 'b', label: '(b) KerasGRU, original', resetAfter: true, make: () => new BaselineGRU(gruArgs(true)) },
-  { key: 'c', label: '(c) KerasGRU', resetAfter: true, make: () => kerasGru(gruArgs(true)) },
+  { key: 'b', label: '(b) KerasGRU, original', resetAfter: false, versus: 'a', make: () => new BaselineGRU(gruArgs(false)) },
+  { key: 'c', label: '(c) KerasGRU', resetAfter: false, versus: 'a', make: () => kerasGru(gruArgs(false)) },
+  { key: 'b', label: '(b) KerasGRU, original', resetAfter: true, versus: 'a', make: () => new BaselineGRU(gruArgs(true)) },
+  { key: 'c', label: '(c) KerasGRU', resetAfter: true, versus: 'a', make: () => kerasGru(gruArgs(true)) },
+  // the other two cells, each as TensorFlow.js's eager layer (Keras's settings) and as the course's native-graph layer
+  {
+    key: 'd',
+    label: '(d) tf.layers.lstm',
+    resetAfter: null,
+    versus: 'd',
+    make: () => tf.layers.lstm({ ...cellArgs(), recurrentActivation: 'sigmoid', unitForgetBias: true }),
+  },
+  { key: 'e', label: '(e) KerasLSTM', resetAfter: null, versus: 'd', make: () => kerasLstm(cellArgs()) },
+  { key: 'f', label: '(f) tf.layers.simpleRNN', resetAfter: null, versus: 'f', make: () => tf.layers.simpleRNN(cellArgs()) },
+  { key: 'g', label: '(g) KerasSimpleRNN', resetAfter: null, versus: 'f', make: () => kerasSimpleRnn(cellArgs()) },
 ];
 
 function buildModel(rnn: tf.layers.Layer): tf.LayersModel {
@@ -275,7 +297,6 @@ async function main({ values }: CliContext): Promise<void> {
   }
   process.stdout.write('\n');
 
-  const reference = variants.findIndex((v) => v.key === 'a');
   const header = [
     'variant',
     'resetAfter',
@@ -284,15 +305,16 @@ async function main({ values }: CliContext): Promise<void> {
     'predict ms',
     'eager TF ops/step',
     'graph runs/step',
-    'train speed vs (a)',
+    'train speed vs its tf.layers',
   ];
   const rows = variants.map((v, i) => {
     const train = median(timings[i].train);
+    const reference = variants.findIndex((r) => r.key === v.versus);
     const ratio = reference >= 0 ? `${(median(timings[reference].train) / train).toFixed(2)}x` : '-';
     const cpu = median(timings[i].trainCpu).toFixed(1);
     return [
       v.label,
-      String(v.resetAfter),
+      v.resetAfter === null ? '-' : String(v.resetAfter),
       train.toFixed(1),
       cpu,
       median(timings[i].predict).toFixed(1),
@@ -305,7 +327,7 @@ async function main({ values }: CliContext): Promise<void> {
   const line = (cells: string[]) => `| ${cells.map((cell, c) => cell.padEnd(widths[c])).join(' | ')} |`;
   console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
   console.log(
-    `train ms/step per round: ${variants.map((v, i) => `${v.label} ra=${v.resetAfter}: ${timings[i].train.map((t) => t.toFixed(0)).join(' ')}`).join('; ')}`,
+    `train ms/step per round: ${variants.map((v, i) => `${v.label}${v.resetAfter === null ? '' : ` ra=${v.resetAfter}`}: ${timings[i].train.map((t) => t.toFixed(0)).join(' ')}`).join('; ')}`,
   );
   console.log(
     `load average after: ${os
