@@ -26,7 +26,7 @@ import { KerasRecurrentLayer, type KerasRecurrentArgs } from './keras-recurrent'
 import { fastLstm } from './lstm-graphs';
 
 /** An LSTM's weights in Keras's layout (see the top of this file). */
-export type LstmWeights = { kernel: tf.Tensor2D; recurrentKernel: tf.Tensor2D; bias: tf.Tensor };
+export type LstmWeights = { kernel: tf.Tensor2D; recurrentKernel: tf.Tensor2D; bias: tf.Tensor1D };
 
 /** What one LSTM step computes; each tensor is [batch, units]. */
 export type LstmStepResult = { i: tf.Tensor2D; f: tf.Tensor2D; g: tf.Tensor2D; o: tf.Tensor2D; c: tf.Tensor2D; h: tf.Tensor2D };
@@ -54,6 +54,12 @@ function checkX(x: tf.Tensor, weights: LstmWeights): void {
   const [, time, inputDim] = x.shape as number[];
   if (time < 1) fail('x has no timesteps');
   checkWeights(weights, inputDim);
+}
+
+function checkState(state: tf.Tensor, batch: number, units: number): void {
+  if (state.rank !== 2 || state.shape[0] !== batch || state.shape[1] !== units) {
+    fail(`initialState is [${state.shape}], expected [batch=${batch}, units=${units}] for h0 and for c0`);
+  }
 }
 
 // One step from the input side xw_t = x_t W + b (blocks i | f | c | o).
@@ -86,6 +92,7 @@ export function lstmSequence(
     checkX(x, weights);
     const [batch, time, inputDim] = x.shape;
     const units = weights.recurrentKernel.shape[0];
+    for (const state of options.initialState ?? []) checkState(state, batch, units);
     let [h, c] = options.initialState ?? [tf.zeros([batch, units]) as tf.Tensor2D, tf.zeros([batch, units]) as tf.Tensor2D];
     const xw = tf
       .matMul(x.reshape([batch * time, inputDim]), weights.kernel)
@@ -165,7 +172,7 @@ export class KerasLSTM extends KerasRecurrentLayer {
 
   /** The current weights in Keras's layout, ready for lstmSequence / lstmStep. */
   lstmWeights(): LstmWeights {
-    return this.layerWeights();
+    return this.layerWeights() as LstmWeights;
   }
 
   /** Reads out i, f, g, o, c and h for x [batch, time, inputDim] (inference: no dropout). */

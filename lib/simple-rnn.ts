@@ -15,7 +15,7 @@ import { KerasRecurrentLayer } from './keras-recurrent';
 import { fastSimpleRnn } from './simple-rnn-graphs';
 
 /** A simple RNN's weights in Keras's layout (see the top of this file). */
-export type SimpleRnnWeights = { kernel: tf.Tensor2D; recurrentKernel: tf.Tensor2D; bias: tf.Tensor };
+export type SimpleRnnWeights = { kernel: tf.Tensor2D; recurrentKernel: tf.Tensor2D; bias: tf.Tensor1D };
 
 function fail(message: string): never {
   throw new Error(`simple-rnn: ${message}`);
@@ -51,7 +51,11 @@ export function simpleRnnSequence(x: tf.Tensor3D, weights: SimpleRnnWeights, opt
     checkX(x, weights);
     const [batch, time, inputDim] = x.shape;
     const units = weights.recurrentKernel.shape[0];
-    let h = options.initialState ?? (tf.zeros([batch, units]) as tf.Tensor2D);
+    const h0 = options.initialState;
+    if (h0 && (h0.rank !== 2 || h0.shape[0] !== batch || h0.shape[1] !== units)) {
+      fail(`initialState is [${h0.shape}], expected [batch=${batch}, units=${units}]`);
+    }
+    let h = h0 ?? (tf.zeros([batch, units]) as tf.Tensor2D);
     const xw = tf
       .matMul(x.reshape([batch * time, inputDim]), weights.kernel)
       .add(weights.bias)
@@ -91,7 +95,7 @@ export class KerasSimpleRNN extends KerasRecurrentLayer {
 
   /** The current weights in Keras's layout, ready for simpleRnnSequence / simpleRnnStep. */
   simpleRnnWeights(): SimpleRnnWeights {
-    return this.layerWeights();
+    return this.layerWeights() as SimpleRnnWeights;
   }
 }
 tf.serialization.registerClass(KerasSimpleRNN);

@@ -175,7 +175,10 @@ test('save and load: same class, same config, same predictions', async () => {
 test('bad configurations are rejected with the offending value', () => {
   assert.throws(() => buildModel({ units: 0 }), /units must be a positive integer, got 0/);
   assert.throws(() => buildModel({ dropout: 1 }), /dropout must be in \[0, 1\), got 1/);
-  assert.throws(() => buildModel({ rnn: 'transformer' as RnnKind }), /rnn must be one of kerasGru, kerasLstm, kerasSimpleRnn, tfGru, lstm, simpleRnn/);
+  assert.throws(
+    () => buildModel({ rnn: 'transformer' as RnnKind }),
+    /rnn must be one of kerasGru, kerasLstm, kerasSimpleRnn, tfGru, lstm, simpleRnn/,
+  );
   assert.throws(() => buildModel({ seed: -1 }), /seed must be an integer/);
 });
 

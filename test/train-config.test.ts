@@ -61,7 +61,10 @@ describe('configuration', () => {
     bad({ GRU_TRAIN_SIZE: '30000' }, /trainSize must be an integer in 1\.\.25000, got 30000/);
     bad({ GRU_LEARNING_RATE: '-1' }, /learningRate must be a positive number, got -1/);
     bad({ GRU_LEARNING_RATE: 'Infinity' }, /GRU_LEARNING_RATE="Infinity" is not a number/);
-    bad({ GRU_RNN: 'transformer' }, /GRU_RNN="transformer" is not a recurrent layer: use one of kerasGru, kerasLstm, kerasSimpleRnn, tfGru, lstm, simpleRnn/);
+    bad(
+      { GRU_RNN: 'transformer' },
+      /GRU_RNN="transformer" is not a recurrent layer: use one of kerasGru, kerasLstm, kerasSimpleRnn, tfGru, lstm, simpleRnn/,
+    );
     bad({ GRU_TRAIN_SIZE: '32', GRU_BATCH_SIZE: '64' }, /batchSize \(64\) is larger than trainSize \(32\)/);
     assert.throws(() => resolveConfig({ env: { GRU_PROFILE: 'fast' } }), /GRU_PROFILE="fast" is not a profile/);
     // Several problems are reported together.
