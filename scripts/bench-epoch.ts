@@ -1,21 +1,36 @@
 /**
- * The epoch benchmark: one full reference epoch (25,000 training reviews, then validation on the
- * 25,000 test reviews) with this project's stack (lib/train.ts on tfjs-node), against the reference
- * Keras program (scripts/keras_reference.py, TensorFlow 2.12 CPU from PyPI) on the very same encoded
- * arrays, exported from lib/imdb.ts as .npy files (scripts/export-imdb.ts).
+ * The epoch benchmark: full reference epochs (25,000 training reviews, then validation on the 25,000 test
+ * reviews, maxLen 500, batch 32) of Embedding(10000, 128) -> {GRU|LSTM|SimpleRNN}(128) -> Dense(1, sigmoid),
+ * for each cell of --cells (default gru,lstm,simple_rnn), on both sides, on the very same encoded arrays
+ * (exported from lib/imdb.ts as .npy files, scripts/export-imdb.ts):
  *
- * Reports, per epoch and for each side: training, validation and total seconds; the ratio
- * ours / Keras; validation accuracy after the same number of epochs; the arithmetic of an epoch
- * (matrix products of the reference model, counted below) divided by its time, against the GFLOP/s
- * of one large float32 matmul through the same TensorFlow build (tfjs-node here, TF Python there).
+ *   course   the cell in the course's own layers (COURSE_LAYER below: cell -> lib/recurrent-layers.ts RnnKind),
+ *            through lib/train.ts on tfjs-node, reference settings (dropout 0.2, recurrent dropout 0.2). A cell
+ *            without a course layer yet is skipped with a message ("no course layer for lstm yet: skipped").
+ *   Keras    scripts/keras_reference.py (Keras 2.12, TensorFlow 2.12 CPU from PyPI, .venv-keras), the same model
+ *            with dropout 0.2 and each recurrent dropout R of --recurrent-dropout (default 0.2,0), one fresh
+ *            Python process per run, seeded as the course run. With R = 0 Keras's GRU and LSTM may take their
+ *            fused path (on a CPU the tf.function 'standard_gru' / 'standard_lstm'); the report says which path
+ *            each Keras model took and why (SimpleRNN has no fused path).
  *
- *   node --import tsx scripts/bench-epoch.ts [--epochs 1]                    the full benchmark
- *   node --import tsx scripts/bench-epoch.ts --train-size 256 --test-size 256 --max-len 100 --epochs 1   a smoke test
- *   options: --skip-keras, --skip-ours, --matmul-n 2048, --out /tmp/BENCHMARKS-epoch.md
+ * The runs interleave the sides per cell (course gru, Keras gru R=0.2, Keras gru R=0, course lstm, ...) so that a
+ * change in the machine's load does not hit one side only; `uptime` is printed before and after each run.
  *
- * The Keras side runs in .venv-keras/, created here from requirements-keras.txt (python3 -m venv +
- * pip) and re-installed only when that file changes. Both sides keep TensorFlow's default thread
- * settings. Other processes share the CPU: `uptime` is printed before and after each side.
+ * Reports, per epoch and run: training, validation and total seconds, loss and accuracy; per cell the
+ * seconds per epoch of each run with the ratios course / Keras and Keras's path; the per-epoch time
+ * ratios GRU / LSTM and SimpleRNN / LSTM on each side next to the arithmetic ratios (multiply-adds per
+ * step, lib/recurrent-layers.ts multiplyAddsPerStep); and each run's achieved GFLOP/s (the matrix
+ * products of an epoch, counted below, divided by its time) against one large float32 matmul through
+ * the same TensorFlow build (tfjs-node here, TF Python there).
+ *
+ *   node --import tsx scripts/bench-epoch.ts [--epochs 1]                    the full benchmark (3 cells, 2 Keras runs each)
+ *   node --import tsx scripts/bench-epoch.ts --train-size 256 --test-size 256 --max-len 60 --epochs 1   a smoke test
+ *   options: --cells gru,lstm,simple_rnn, --recurrent-dropout 0.2,0, --skip-keras, --skip-ours, --matmul-n 2048,
+ *            --out /tmp/BENCHMARKS-epoch.md
+ *
+ * The Keras side runs in .venv-keras/, created here from requirements-keras.txt (scripts/keras-env.sh:
+ * python3 -m venv + pip) and re-installed only when that file changes. Both sides keep TensorFlow's
+ * default thread settings. Progress (every epoch of every run) goes to stdout.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -29,11 +44,46 @@ import { ROOT } from '../lib/paths';
 import { loadImdb } from '../lib/imdb';
 import { mean } from '../lib/stats';
 import { train } from '../lib/train';
-import { trainProgressPrinter, type ProgressEvent } from '../lib/train-progress';
+import { labelledProgressPrinter, type ProgressEvent } from '../lib/train-progress';
 import { resolveConfig, type TrainConfig } from '../lib/train-config';
-import { positiveInteger, runCli, type CliContext, type CliSpec } from './cli';
+import {
+  RECURRENT_LAYERS,
+  RNN_KINDS,
+  multiplyAddsPerStep,
+  paramCount,
+  type RecurrentLayerShape,
+  type RnnKind,
+} from '../lib/recurrent-layers';
+import { fail, positiveInteger, runCli, type CliContext, type CliSpec } from './cli';
 import { exportImdb } from '../lib/imdb-export';
 import { defaultArchivePath } from './export-imdb';
+
+// ---------------------------------------------------------------------------
+// The cells
+
+/** A recurrent cell, spelled as scripts/keras_reference.py --cell spells it. */
+export type BenchCell = 'gru' | 'lstm' | 'simple_rnn';
+
+/** Every cell, in the order the benchmark runs them. */
+export const BENCH_CELLS: readonly BenchCell[] = ['gru', 'lstm', 'simple_rnn'];
+
+/** Keras's class name of each cell (the `cell` of lib/recurrent-layers.ts RecurrentLayerShape). */
+export const CELL_CLASS: Readonly<Record<BenchCell, RecurrentLayerShape['cell']>> = { gru: 'GRU', lstm: 'LSTM', simple_rnn: 'SimpleRNN' };
+
+/**
+ * The course's own layer of each cell (an RnnKind of lib/recurrent-layers.ts), trained by the course side. A cell
+ * without an entry has no course layer yet: its course run is skipped with a message, its Keras runs still run.
+ */
+export const COURSE_LAYER: Readonly<Partial<Record<BenchCell, RnnKind>>> = {
+  gru: 'kerasGru',
+};
+
+/** A kind with the cell's equations, for the arithmetic: the course layer, else the first RnnKind of that cell. */
+export function arithmeticKind(cell: BenchCell): RnnKind {
+  const kind = COURSE_LAYER[cell] ?? RNN_KINDS.find((k) => RECURRENT_LAYERS[k].cell === CELL_CLASS[cell]);
+  if (kind === undefined) throw new Error(`lib/recurrent-layers.ts has no layer of cell ${CELL_CLASS[cell]}`);
+  return kind;
+}
 
 // ---------------------------------------------------------------------------
 // Options
@@ -43,6 +93,8 @@ interface Options {
   trainSize: number;
   testSize: number;
   maxLen: number;
+  cells: BenchCell[];
+  recurrentDropouts: number[];
   skipKeras: boolean;
   skipOurs: boolean;
   matmulN: number;
@@ -51,17 +103,30 @@ interface Options {
 
 const SPEC: CliSpec = {
   name: 'bench-epoch',
-  summary: 'One full reference epoch with this project (tfjs-node) against the reference Keras program, on the same arrays.',
+  summary:
+    'Full reference epochs of the GRU, LSTM and SimpleRNN models: the course layers (tfjs-node) against Keras 2.12 with and without recurrent dropout, on the same arrays.',
   usage:
-    'node --import tsx scripts/bench-epoch.ts [--epochs 1] [--train-size N] [--test-size N] [--max-len N] [--skip-keras] [--skip-ours]',
+    'node --import tsx scripts/bench-epoch.ts [--epochs 1] [--cells gru,lstm,simple_rnn] [--recurrent-dropout 0.2,0] [--train-size N] [--test-size N] [--max-len N] [--skip-keras] [--skip-ours]',
   options: {
-    epochs: { type: 'string', value: 'N', default: '1', help: 'epochs each side trains (default 1)' },
+    epochs: { type: 'string', value: 'N', default: '1', help: 'epochs each run trains (default 1)' },
+    cells: {
+      type: 'string',
+      value: 'LIST',
+      default: BENCH_CELLS.join(','),
+      help: `comma-separated cells among ${BENCH_CELLS.join(', ')} (default all three)`,
+    },
+    'recurrent-dropout': {
+      type: 'string',
+      value: 'LIST',
+      default: '0.2,0',
+      help: "Keras runs' recurrent dropouts, comma-separated, each in [0, 1) (default 0.2,0; the course layers always use the reference 0.2)",
+    },
     'train-size': { type: 'string', value: 'N', default: '25000', help: 'training reviews (default 25000)' },
     'test-size': { type: 'string', value: 'N', default: '25000', help: 'validation reviews (default 25000)' },
     'max-len': { type: 'string', value: 'N', default: '500', help: 'ids per review (default 500)' },
-    'skip-keras': { type: 'boolean', default: false, help: 'run only this project' },
+    'skip-keras': { type: 'boolean', default: false, help: 'run only the course layers' },
     'skip-ours': { type: 'boolean', default: false, help: 'run only Keras' },
-    'matmul-n': { type: 'string', value: 'N', default: '2048', help: 'size of the matmul measured on each side (default 2048)' },
+    'matmul-n': { type: 'string', value: 'N', default: '2048', help: 'size of the matmul measured in each run (default 2048)' },
     out: {
       type: 'string',
       value: 'FILE',
@@ -72,24 +137,85 @@ const SPEC: CliSpec = {
   exitCodes: { 2: 'bad options' },
 };
 
+/** Reads --cells: known cells, comma-separated, each once (order kept). */
+export function parseCells(text: string): BenchCell[] {
+  const items = text.split(',').map((c) => c.trim());
+  const bad = items.filter((c) => !(BENCH_CELLS as readonly string[]).includes(c));
+  if (bad.length > 0 || items.length === 0)
+    fail(
+      `--cells ${JSON.stringify(text)}: ${bad.map((b) => JSON.stringify(b)).join(', ')} not a cell: use a comma-separated list of ${BENCH_CELLS.join(', ')}`,
+    );
+  return [...new Set(items as BenchCell[])];
+}
+
+/** Reads --recurrent-dropout: decimal numbers in [0, 1), comma-separated, each once (order kept). */
+export function parseRecurrentDropouts(text: string): number[] {
+  const values = text.split(',').map((item) => {
+    const t = item.trim();
+    const r = /^\d*\.?\d+$/.test(t) ? Number(t) : NaN;
+    if (!(r >= 0 && r < 1))
+      fail(`--recurrent-dropout ${JSON.stringify(text)}: ${JSON.stringify(t)} is not a number in [0, 1): write e.g. 0.2,0`);
+    return r;
+  });
+  return [...new Set(values)];
+}
+
 function options(values: CliContext['values']): Options {
   const int = (name: 'epochs' | 'train-size' | 'test-size' | 'max-len' | 'matmul-n') => positiveInteger(values[name], `--${name}`);
-  return {
+  const o: Options = {
     epochs: int('epochs'),
     trainSize: int('train-size'),
     testSize: int('test-size'),
     maxLen: int('max-len'),
+    cells: parseCells(values.cells as string),
+    recurrentDropouts: parseRecurrentDropouts(values['recurrent-dropout'] as string),
     skipKeras: values['skip-keras'] === true,
     skipOurs: values['skip-ours'] === true,
     matmulN: int('matmul-n'),
     out: values.out as string,
   };
+  if (o.skipKeras && o.skipOurs) fail('--skip-keras and --skip-ours together leave nothing to run: give at most one');
+  return o;
+}
+
+// ---------------------------------------------------------------------------
+// The runs, in order
+
+/** One run of the benchmark: a cell on one side, with its recurrent dropout. */
+export interface RunSpec {
+  cell: BenchCell;
+  side: 'course' | 'keras';
+  recurrentDropout: number;
+  /** The course layer (side 'course' only). */
+  kind?: RnnKind;
+}
+
+/**
+ * The runs in the order they run, interleaving the sides per cell (course gru, Keras gru R=0.2, Keras gru R=0,
+ * course lstm, ...), and one message per requested course run that has no course layer yet.
+ */
+export function planRuns(
+  o: Pick<Options, 'cells' | 'recurrentDropouts' | 'skipKeras' | 'skipOurs'>,
+  courseRecurrentDropout: number,
+  courseLayer: Readonly<Partial<Record<BenchCell, RnnKind>>> = COURSE_LAYER,
+): { runs: RunSpec[]; skipped: string[] } {
+  const runs: RunSpec[] = [];
+  const skipped: string[] = [];
+  for (const cell of o.cells) {
+    if (!o.skipOurs) {
+      const kind = courseLayer[cell];
+      if (kind === undefined) skipped.push(`no course layer for ${cell} yet: skipped`);
+      else runs.push({ cell, side: 'course', recurrentDropout: courseRecurrentDropout, kind });
+    }
+    if (!o.skipKeras) for (const r of o.recurrentDropouts) runs.push({ cell, side: 'keras', recurrentDropout: r });
+  }
+  return { runs, skipped };
 }
 
 // ---------------------------------------------------------------------------
 // The arithmetic of an epoch
 
-/** Floating-point operations of one epoch of the reference model (a multiply-add counts 2). */
+/** Floating-point operations of one epoch of the reference model with one recurrent layer (a multiply-add counts 2). */
 export interface EpochFlops {
   /** Forward pass of one review: T (input projection + recurrent product) + dense. */
   forwardPerReview: number;
@@ -104,17 +230,22 @@ export interface EpochFlops {
 }
 
 /**
- * Counts the matrix products of Embedding(V, E) -> GRU(H) -> Dense(1) over reviews of T ids:
- * per review and step, x_t [E] times the input kernel [E, 3H] (2*E*3H) and h [H] times the recurrent
- * kernel [H, 3H] (2*H*3H); the dense layer 2*H once. Left out: gate element-wise work (~10H per step,
- * under 1% of 6H(E+H)), dropout, loss, the Adam update and the embedding gather (no arithmetic).
+ * Counts the matrix products of Embedding(V, E) -> RNN(H) -> Dense(1) over reviews of T ids, for a recurrent layer
+ * of b kernel blocks (lib/recurrent-layers.ts: GRU 3, LSTM 4, SimpleRNN 1): per review and step, x_t [E] times the
+ * input kernel [E, bH] (2*E*bH) and h [H] times the recurrent kernel [H, bH] (2*H*bH), together 2 x
+ * multiplyAddsPerStep; the dense layer 2*H once. Left out: element-wise work (a few operations per unit and block
+ * and step, under 1% of 2bH(E+H)), dropout, loss, the Adam update and the embedding gather (no arithmetic).
  */
-export function epochFlops(c: Pick<TrainConfig, 'maxLen' | 'embeddingDim' | 'units' | 'trainSize' | 'testSize'>): EpochFlops {
+export function epochFlops(
+  c: Pick<TrainConfig, 'maxLen' | 'embeddingDim' | 'units' | 'trainSize' | 'testSize'>,
+  kind: RnnKind = 'kerasGru',
+): EpochFlops {
   const T = c.maxLen;
   const E = c.embeddingDim;
   const H = c.units;
-  const inputProjection = T * 2 * E * 3 * H;
-  const recurrent = T * 2 * H * 3 * H;
+  const b = RECURRENT_LAYERS[kind].blocks;
+  const inputProjection = T * 2 * E * b * H;
+  const recurrent = T * 2 * H * b * H;
   const dense = 2 * H;
   const forwardPerReview = inputProjection + recurrent + dense;
   const trainFlops = 3 * forwardPerReview * c.trainSize;
@@ -137,11 +268,24 @@ interface EpochResult {
   valAccuracy: number;
 }
 
-interface SideResult {
+/** Which code path Keras took (Keras runs only). */
+interface KerasPath {
+  kind: 'fused' | 'generic';
+  /** 'standard_gru', 'standard_lstm' or 'keras.backend.rnn'. */
+  function: string;
+  /** The path and why, in words. */
+  text: string;
+  /** Fused functions found in the traced training step (null: could not be read). */
+  traced: string[] | null;
+}
+
+interface RunResult extends RunSpec {
   label: string;
+  params: number;
   matmulGflops: number;
   epochs: EpochResult[];
   facts: Record<string, unknown>;
+  path?: KerasPath;
 }
 
 function uptime(): string {
@@ -153,29 +297,39 @@ function uptime(): string {
     .join(', ')}`;
 }
 
+/** Progress on stdout. */
 function say(message: string): void {
-  process.stderr.write(`bench-epoch: ${message}\n`);
+  process.stdout.write(`bench-epoch: ${message}\n`);
 }
 
+const rLabel = (r: number) => `R=${r}`;
+
 /**
- * Trains this project's model for config.epochs in a throw-away run directory. Training seconds come
- * from the last batch event of each epoch (examples seen / examples per second = seconds since the
- * epoch started); validation seconds are the rest of the epoch's recorded time. The checkpoint written
- * after each epoch is outside both (as Keras's fit writes none).
+ * Trains the course's model with `spec.kind` for config.epochs in a throw-away run directory. Training seconds come
+ * from the last batch event of each epoch (examples seen / examples per second = seconds since the epoch started);
+ * validation seconds are the rest of the epoch's recorded time. The checkpoint written after each epoch is outside
+ * both (as Keras's fit writes none).
  */
-async function runOurs(config: TrainConfig, data: Awaited<ReturnType<typeof loadImdb>>, matmulN: number): Promise<SideResult> {
+async function runCourse(
+  spec: RunSpec,
+  config: TrainConfig,
+  data: Awaited<ReturnType<typeof loadImdb>>,
+  matmulN: number,
+): Promise<RunResult> {
+  const label = `course ${spec.cell}`;
   const gflops = matmulGflops(matmulN, 10);
-  say(`${matmulN}x${matmulN} float32 matmul through tfjs-node: ${gflops.toFixed(1)} GFLOP/s`);
+  say(`${label}: ${matmulN}x${matmulN} float32 matmul through tfjs-node: ${gflops.toFixed(1)} GFLOP/s`);
   const runDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'bench-epoch-run-'));
   const trainSecondsByEpoch = new Map<number, number>();
-  const printer = trainProgressPrinter({ intervalSeconds: 30 });
+  const printer = labelledProgressPrinter({ intervalSeconds: 30, write: (line) => process.stdout.write(`${line}\n`) });
   const onProgress = (e: ProgressEvent) => {
     if (e.type === 'batch' && e.batch === e.batches)
       trainSecondsByEpoch.set(e.epoch, Math.min(config.trainSize, e.batches * config.batchSize) / e.examplesPerSecond);
-    printer(e);
+    printer(label, e);
   };
   try {
     const result = await train(config, { runDir, data, onProgress });
+    const params = result.model.countParams();
     result.model.dispose();
     const epochs = result.history.map((r): EpochResult => {
       const trainSeconds = trainSecondsByEpoch.get(r.epoch) ?? NaN;
@@ -191,10 +345,14 @@ async function runOurs(config: TrainConfig, data: Awaited<ReturnType<typeof load
       };
     });
     return {
-      label: 'this project (tfjs-node)',
+      ...spec,
+      label: `course ${spec.cell} (${config.rnn}, tfjs-node)`,
+      params,
       matmulGflops: gflops,
       epochs,
       facts: {
+        layer: `${config.rnn} (dropout ${config.dropout}, recurrent dropout ${config.recurrentDropout})`,
+        params: params.toLocaleString('en-US'),
         tfjsNode: tf.version.tfjs,
         tensorflow: tensorflowVersion(),
         node: process.version,
@@ -211,7 +369,7 @@ async function runOurs(config: TrainConfig, data: Awaited<ReturnType<typeof load
 // The Keras side
 
 /** The JSON that keras_reference.py writes (the fields used here). */
-interface KerasJson {
+export interface KerasJson {
   tensorflow: string;
   keras: string;
   numpy: string;
@@ -220,7 +378,24 @@ interface KerasJson {
   cpu_count: number;
   threading: Record<string, unknown>;
   matmul?: { gflops: number };
-  gru: { path: string; implementation: number; reset_after: boolean; could_use_fused_kernel: boolean };
+  config: { cell: BenchCell; dropout: number; recurrent_dropout: number; epochs: number; max_len: number; num_words: number };
+  /** model.count_params(). */
+  params: number;
+  rnn: {
+    cell: BenchCell;
+    layer_class: string;
+    params: number;
+    dropout: number;
+    recurrent_dropout: number;
+    implementation: number | null;
+    could_use_fused_kernel: boolean;
+    path_kind: 'fused' | 'generic';
+    function: string;
+    path: string;
+    traced_functions: string[] | null;
+    reset_after?: boolean;
+    unit_forget_bias?: boolean;
+  };
   epochs: Array<{
     epoch: number;
     train_seconds: number;
@@ -233,14 +408,23 @@ interface KerasJson {
   }>;
 }
 
-function runKeras(exportDir: string, config: TrainConfig, matmulN: number): SideResult {
-  const python = kerasPython('keras2'); // .venv-keras (TensorFlow 2.12), created on first use by scripts/keras-env.sh
-  const out = path.join(os.tmpdir(), `bench-epoch-keras-${process.pid}.json`);
-  const env = { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' };
-  const args = [
-    path.join(ROOT, 'scripts', 'keras_reference.py'),
+/** The arguments of one keras_reference.py run (after the script's path). */
+export function kerasArgs(
+  spec: Pick<RunSpec, 'cell' | 'recurrentDropout'>,
+  exportDir: string,
+  config: TrainConfig,
+  matmulN: number,
+  out: string,
+): string[] {
+  return [
     '--data',
     exportDir,
+    '--cell',
+    spec.cell,
+    '--dropout',
+    String(config.dropout),
+    '--recurrent-dropout',
+    String(spec.recurrentDropout),
     '--epochs',
     String(config.epochs),
     '--batch-size',
@@ -252,12 +436,22 @@ function runKeras(exportDir: string, config: TrainConfig, matmulN: number): Side
     '--out',
     out,
   ];
+}
+
+function runKeras(python: string, spec: RunSpec, exportDir: string, config: TrainConfig, matmulN: number): RunResult {
+  const out = path.join(os.tmpdir(), `bench-epoch-keras-${process.pid}-${spec.cell}-${spec.recurrentDropout}.json`);
+  const env = { ...process.env, TF_CPP_MIN_LOG_LEVEL: process.env.TF_CPP_MIN_LOG_LEVEL ?? '2' };
+  const args = [path.join(ROOT, 'scripts', 'keras_reference.py'), ...kerasArgs(spec, exportDir, config, matmulN, out)];
   const r = spawnSync(python, args, { stdio: 'inherit', cwd: ROOT, env });
-  if (r.status !== 0) throw new Error(`the Keras program failed (exit ${r.status ?? r.signal})`);
+  if (r.status !== 0)
+    throw new Error(`the Keras program failed for ${spec.cell} ${rLabel(spec.recurrentDropout)} (exit ${r.status ?? r.signal})`);
   const k = JSON.parse(fs.readFileSync(out, 'utf8')) as KerasJson;
   fs.rmSync(out, { force: true });
+  const traced = k.rnn.traced_functions === null ? 'not readable' : k.rnn.traced_functions.join(', ') || 'none';
   return {
-    label: `Keras ${k.keras} (TF ${k.tensorflow} Python)`,
+    ...spec,
+    label: `Keras ${k.keras} ${spec.cell} ${rLabel(spec.recurrentDropout)}`,
+    params: k.params,
     matmulGflops: k.matmul?.gflops ?? NaN,
     epochs: k.epochs.map((e) => ({
       epoch: e.epoch,
@@ -269,12 +463,21 @@ function runKeras(exportDir: string, config: TrainConfig, matmulN: number): Side
       valLoss: e.val_loss,
       valAccuracy: e.val_accuracy,
     })),
+    path: { kind: k.rnn.path_kind, function: k.rnn.function, text: k.rnn.path, traced: k.rnn.traced_functions },
     facts: {
+      layer: `${k.rnn.layer_class} (dropout ${k.rnn.dropout}, recurrent dropout ${k.rnn.recurrent_dropout}${
+        k.rnn.implementation === null ? '' : `, implementation=${k.rnn.implementation}`
+      }${
+        k.rnn.reset_after === undefined ? '' : `, reset_after=${k.rnn.reset_after}`
+      }${k.rnn.unit_forget_bias === undefined ? '' : `, unit_forget_bias=${k.rnn.unit_forget_bias}`})`,
+      params: k.params.toLocaleString('en-US'),
+      path: k.rnn.path,
+      'fused functions in the traced training step': traced,
+      tensorflow: k.tensorflow,
       python: k.python,
       numpy: k.numpy,
       threads: `TensorFlow defaults (${JSON.stringify(k.threading)})`,
       cpus: k.cpu_count,
-      gru: `${k.gru.path}; implementation=${k.gru.implementation}, reset_after=${k.gru.reset_after}`,
       validationBatch: config.batchSize,
     },
   };
@@ -285,102 +488,190 @@ function runKeras(exportDir: string, config: TrainConfig, matmulN: number): Side
 
 const fmt = (x: number, digits = 1) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 
-function flopsSection(c: TrainConfig, f: EpochFlops): string[] {
-  const g = (x: number) => `${(x / 1e9).toLocaleString('en-US', { maximumFractionDigits: 1 })} GFLOP`;
-  return [
-    `FLOP per epoch (multiply-add = 2; T = maxLen = ${c.maxLen}, E = ${c.embeddingDim}, H = ${c.units}, N_train = ${c.trainSize}, N_val = ${c.testSize}):`,
-    '',
-    `- forward, one review: T(2·E·3H + 2·H·3H) + 2H = ${c.maxLen}·(${2 * c.embeddingDim * 3 * c.units} + ${2 * c.units * 3 * c.units}) + ${2 * c.units} = ${f.forwardPerReview.toLocaleString('en-US')} FLOP` +
-      ` (input projection ${f.inputProjection.toLocaleString('en-US')}, recurrent ${f.recurrent.toLocaleString('en-US')}, dense ${f.dense})`,
-    `- training: 3 · forward · N_train (backward ≈ 2 × forward) = ${g(f.train)}`,
-    `- validation: forward · N_val = ${g(f.validation)}`,
-    `- epoch: ${g(f.total)}`,
-    '- not counted: gate element-wise work (~10H per step, <1%), dropout, loss, Adam update, embedding gather',
-  ];
+/** Mean seconds per epoch of a run, and its accuracy after the last epoch. */
+interface PerEpoch {
+  train: number;
+  val: number;
+  total: number;
+  valAcc: number;
 }
 
-function report(config: TrainConfig, flops: EpochFlops, sides: SideResult[], loads: string[], cpuModel: string, matmulN: number): string {
+function perEpoch(r: RunResult): PerEpoch {
+  return {
+    train: mean(r.epochs.map((e) => e.trainSeconds)),
+    val: mean(r.epochs.map((e) => e.valSeconds)),
+    total: mean(r.epochs.map((e) => e.seconds)),
+    valAcc: r.epochs[r.epochs.length - 1]?.valAccuracy ?? NaN,
+  };
+}
+
+/** "train / validation / total" seconds of a run. */
+const triple = (a: PerEpoch | undefined) => (a === undefined ? 'n/a' : `${fmt(a.train)} / ${fmt(a.val)} / ${fmt(a.total)}`);
+
+/** "train / validation / total" ratios a / b of two runs. */
+const ratioTriple = (a: PerEpoch | undefined, b: PerEpoch | undefined) =>
+  a === undefined || b === undefined ? 'n/a' : `${fmt(a.train / b.train, 2)} / ${fmt(a.val / b.val, 2)} / ${fmt(a.total / b.total, 2)}`;
+
+/** The per-epoch time ratio of two cells on one side (total seconds), next to the arithmetic ratio. */
+export function cellRatios(
+  runs: readonly Pick<RunResult, 'cell' | 'side' | 'recurrentDropout' | 'epochs'>[],
+  config: Pick<TrainConfig, 'embeddingDim' | 'units'>,
+  sides: readonly { side: RunSpec['side']; recurrentDropout: number }[],
+): Array<{ cells: [BenchCell, BenchCell]; arithmetic: number; measured: number[] }> {
+  const find = (cell: BenchCell, side: RunSpec['side'], r: number) =>
+    runs.find((x) => x.cell === cell && x.side === side && x.recurrentDropout === r);
+  const steps = (cell: BenchCell) => multiplyAddsPerStep(arithmeticKind(cell), config.embeddingDim, config.units);
+  const pairs: Array<[BenchCell, BenchCell]> = [
+    ['gru', 'lstm'],
+    ['simple_rnn', 'lstm'],
+  ];
+  return pairs.map(([a, b]) => ({
+    cells: [a, b],
+    arithmetic: steps(a) / steps(b),
+    measured: sides.map((s) => {
+      const ra = find(a, s.side, s.recurrentDropout);
+      const rb = find(b, s.side, s.recurrentDropout);
+      return ra && rb ? mean(ra.epochs.map((e) => e.seconds)) / mean(rb.epochs.map((e) => e.seconds)) : NaN;
+    }),
+  }));
+}
+
+function flopsSection(c: TrainConfig, cells: readonly BenchCell[]): string[] {
+  const g = (x: number) => `${(x / 1e9).toLocaleString('en-US', { maximumFractionDigits: 1 })} GFLOP`;
+  const lines = [
+    `FLOP per epoch (multiply-add = 2; T = maxLen = ${c.maxLen}, E = ${c.embeddingDim}, H = ${c.units}, b = kernel blocks, N_train = ${c.trainSize}, N_val = ${c.testSize}; ` +
+      'training = 3 · forward · N_train (backward ≈ 2 × forward), validation = forward · N_val):',
+    '',
+  ];
+  for (const cell of cells) {
+    const kind = arithmeticKind(cell);
+    const b = RECURRENT_LAYERS[kind].blocks;
+    const f = epochFlops(c, kind);
+    lines.push(
+      `- ${CELL_CLASS[cell]} (b = ${b}, ${multiplyAddsPerStep(kind, c.embeddingDim, c.units).toLocaleString('en-US')} multiply-adds per step): forward, one review T(2·E·bH + 2·H·bH) + 2H = ` +
+        `${f.forwardPerReview.toLocaleString('en-US')} FLOP (input projection ${f.inputProjection.toLocaleString('en-US')}, recurrent ${f.recurrent.toLocaleString('en-US')}, dense ${f.dense}); ` +
+        `training ${g(f.train)}, validation ${g(f.validation)}, epoch ${g(f.total)}`,
+    );
+  }
+  lines.push('- not counted: element-wise gate work (<1%), dropout, loss, Adam update, embedding gather');
+  return lines;
+}
+
+interface ReportInput {
+  config: TrainConfig;
+  cells: readonly BenchCell[];
+  recurrentDropouts: readonly number[];
+  runs: readonly RunResult[];
+  skipped: readonly string[];
+  loads: readonly string[];
+  cpuModel: string;
+  matmulN: number;
+}
+
+function report(x: ReportInput): string {
+  const { config, runs } = x;
   const lines: string[] = [];
   const n = config.epochs;
   lines.push(
-    `## Epoch benchmark: ${config.trainSize.toLocaleString('en-US')} training reviews + validation on ${config.testSize.toLocaleString('en-US')}, maxLen ${config.maxLen}, batch ${config.batchSize}, ${n} epoch(s)`,
+    `## Epoch benchmark: ${x.cells.map((c) => CELL_CLASS[c]).join(', ')}; ${config.trainSize.toLocaleString('en-US')} training reviews + validation on ${config.testSize.toLocaleString('en-US')}, maxLen ${config.maxLen}, batch ${config.batchSize}, ${n} epoch(s)`,
     '',
   );
-  lines.push(`Machine: ${cpuModel}, ${os.cpus().length} logical CPUs; ${new Date().toISOString()}`, '');
+  lines.push(`Machine: ${x.cpuModel}, ${os.cpus().length} logical CPUs; ${new Date().toISOString()}`, '');
+  if (x.skipped.length > 0) lines.push(...x.skipped.map((s) => `- ${s}`), '');
 
   lines.push(
-    `| epoch | side | train s | validation s | total s | loss | acc | val_loss | val_acc |`,
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| cell | recurrent dropout | epoch | side | train s | validation s | total s | loss | acc | val_loss | val_acc |',
+    '| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   );
-  for (let e = 0; e < n; e++) {
-    for (const s of sides) {
-      const r = s.epochs[e];
-      if (r)
-        lines.push(
-          `| ${r.epoch} | ${s.label} | ${fmt(r.trainSeconds)} | ${fmt(r.valSeconds)} | ${fmt(r.seconds)} | ${fmt(r.loss, 4)} | ${fmt(r.accuracy, 4)} | ${fmt(r.valLoss, 4)} | ${fmt(r.valAccuracy, 4)} |`,
-        );
+  for (const cell of x.cells) {
+    for (let e = 0; e < n; e++) {
+      for (const s of runs.filter((r) => r.cell === cell)) {
+        const r = s.epochs[e];
+        if (r)
+          lines.push(
+            `| ${cell} | ${s.recurrentDropout} | ${r.epoch} | ${s.label} | ${fmt(r.trainSeconds)} | ${fmt(r.valSeconds)} | ${fmt(r.seconds)} | ${fmt(r.loss, 4)} | ${fmt(r.accuracy, 4)} | ${fmt(r.valLoss, 4)} | ${fmt(r.valAccuracy, 4)} |`,
+          );
+      }
     }
   }
   lines.push('');
 
-  // Summary: mean seconds over the epochs run, accuracy after the last one.
-  const summary = sides.map((s) => {
-    const train = mean(s.epochs.map((r) => r.trainSeconds));
-    const val = mean(s.epochs.map((r) => r.valSeconds));
-    const total = mean(s.epochs.map((r) => r.seconds));
-    const last = s.epochs[s.epochs.length - 1];
-    return {
-      train,
-      val,
-      total,
-      valAcc: last?.valAccuracy ?? NaN,
-      gTrain: flops.train / train / 1e9,
-      gVal: flops.validation / val / 1e9,
-      gTotal: flops.total / total / 1e9,
-      matmul: s.matmulGflops,
-    };
-  });
-  const both = sides.length === 2;
-  const header = `| per epoch (mean of ${n}) | ${sides.map((s) => s.label).join(' | ')} |${both ? ' ours / Keras |' : ''}`;
-  lines.push(header, `| --- |${sides.map(() => ' ---: |').join('')}${both ? ' ---: |' : ''}`);
-  const row = (
-    name: string,
-    pick: (x: (typeof summary)[number]) => number,
-    digits: number,
-    compare: 'ratio' | 'points' | 'none' = 'ratio',
-    unit = '',
-  ) => {
-    const cells = summary.map((x) => `${fmt(pick(x), digits)}${unit}`);
-    let extra = '';
-    if (both && compare === 'ratio') extra = ` ${fmt(pick(summary[0]) / pick(summary[1]), 2)}× |`;
-    if (both && compare === 'points') extra = ` ${fmt((pick(summary[0]) - pick(summary[1])) * 100, 1)} points |`;
-    if (both && compare === 'none') extra = ' |';
-    lines.push(`| ${name} | ${cells.join(' | ')} |${extra}`);
-  };
-  row('training seconds', (x) => x.train, 1);
-  row('validation seconds', (x) => x.val, 1);
-  row('epoch seconds', (x) => x.total, 1);
-  row(`val_accuracy after ${n} epoch(s)`, (x) => x.valAcc, 4, 'points');
-  row('achieved GFLOP/s, training', (x) => x.gTrain, 1);
-  row('achieved GFLOP/s, validation', (x) => x.gVal, 1);
-  row('achieved GFLOP/s, epoch', (x) => x.gTotal, 1);
-  row(`${matmulN}×${matmulN} float32 matmul GFLOP/s (same TF build)`, (x) => x.matmul, 1);
-  row('utilisation, training', (x) => (100 * x.gTrain) / x.matmul, 1, 'none', ' %');
-  row('utilisation, validation', (x) => (100 * x.gVal) / x.matmul, 1, 'none', ' %');
-  row('utilisation, epoch', (x) => (100 * x.gTotal) / x.matmul, 1, 'none', ' %');
+  // Summary per cell: seconds per epoch (mean of the epochs run), train / validation / total.
+  const courseR = config.recurrentDropout;
+  const find = (cell: BenchCell, side: RunSpec['side'], r: number) =>
+    runs.find((q) => q.cell === cell && q.side === side && q.recurrentDropout === r);
+  const pathName = (p: KerasPath | undefined) =>
+    p === undefined ? 'n/a' : p.kind === 'fused' ? `fused ${p.function}` : `generic ${p.function}`;
+  lines.push(
+    `Seconds per epoch (mean of ${n}), each cell "train / validation / total"; the course layers use recurrent dropout ${courseR}:`,
+    '',
+    `| cell | course (${rLabel(courseR)}) | ${x.recurrentDropouts.map((r) => `Keras ${rLabel(r)} | course / Keras ${rLabel(r)} | Keras path ${rLabel(r)}`).join(' | ')} |`,
+    `| --- | ---: |${x.recurrentDropouts.map(() => ' ---: | ---: | --- |').join('')}`,
+  );
+  for (const cell of x.cells) {
+    const course = find(cell, 'course', courseR);
+    const c = course && perEpoch(course);
+    const cols = x.recurrentDropouts.map((r) => {
+      const k = find(cell, 'keras', r);
+      const kp = k && perEpoch(k);
+      return `${triple(kp)} | ${ratioTriple(c, kp)} | ${pathName(k?.path)}`;
+    });
+    const courseText = course ? triple(c) : COURSE_LAYER[cell] === undefined ? 'no course layer yet' : 'not run';
+    lines.push(`| ${CELL_CLASS[cell]} | ${courseText} | ${cols.join(' | ')} |`);
+  }
   lines.push('');
-  lines.push(...flopsSection(config, flops), '');
-  lines.push('Setup of each side:', '');
-  for (const s of sides)
+
+  if (x.cells.includes('lstm')) {
+    const sides = [
+      { side: 'course' as const, recurrentDropout: courseR, name: `course (${rLabel(courseR)})` },
+      ...x.recurrentDropouts.map((r) => ({ side: 'keras' as const, recurrentDropout: r, name: `Keras ${rLabel(r)}` })),
+    ];
+    lines.push(
+      'Per-epoch time (total seconds) of one cell over another on each side, against the ratio of their multiply-adds per step (lib/recurrent-layers.ts multiplyAddsPerStep):',
+      '',
+      `| cells | arithmetic | ${sides.map((s) => s.name).join(' | ')} |`,
+      `| --- | ---: |${sides.map(() => ' ---: |').join('')}`,
+    );
+    for (const row of cellRatios(runs, config, sides))
+      lines.push(
+        `| ${CELL_CLASS[row.cells[0]]} / ${CELL_CLASS[row.cells[1]]} | ${fmt(row.arithmetic, 2)} | ${row.measured.map((m) => fmt(m, 2)).join(' | ')} |`,
+      );
+    lines.push('');
+  }
+
+  // Throughput of every run: the epoch's matrix arithmetic over its time, against a large matmul of the same build.
+  lines.push(
+    `| run | params | GFLOP per epoch | GFLOP/s training | GFLOP/s validation | GFLOP/s epoch | ${x.matmulN}×${x.matmulN} matmul GFLOP/s | utilisation, epoch |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
+  for (const r of runs) {
+    const f = epochFlops(config, arithmeticKind(r.cell));
+    const p = perEpoch(r);
+    const gTotal = f.total / p.total / 1e9;
+    lines.push(
+      `| ${r.label} | ${r.params.toLocaleString('en-US')} | ${fmt(f.total / 1e9)} | ${fmt(f.train / p.train / 1e9)} | ${fmt(f.validation / p.val / 1e9)} | ${fmt(gTotal)} | ${fmt(r.matmulGflops)} | ${fmt((100 * gTotal) / r.matmulGflops)} % |`,
+    );
+  }
+  lines.push('');
+  lines.push(...flopsSection(config, x.cells), '');
+  lines.push('Setup of each run:', '');
+  for (const s of runs)
     lines.push(
       `- ${s.label}: ${Object.entries(s.facts)
         .map(([k, v]) => `${k} ${String(v)}`)
         .join('; ')}`,
     );
   lines.push(
-    "- Epoch 1 includes each side's warm-up (graph building / tf.function tracing); the checkpoint this project writes after each epoch is not timed.",
+    "- Epoch 1 includes each run's warm-up (graph building / tf.function tracing); the checkpoint the course side writes after each epoch is not timed.",
+    '- Expected parameters (lib/recurrent-layers.ts paramCount + embedding + dense): ' +
+      x.cells
+        .map(
+          (c) =>
+            `${CELL_CLASS[c]} ${(config.numWords * config.embeddingDim + paramCount(arithmeticKind(c), config.embeddingDim, config.units) + config.units + 1).toLocaleString('en-US')}`,
+        )
+        .join(', '),
   );
-  lines.push('', 'Load (`uptime`):', '', ...loads.map((l) => `- ${l}`), '');
+  lines.push('', 'Load (`uptime`):', '', ...x.loads.map((l) => `- ${l}`), '');
   return lines.join('\n');
 }
 
@@ -393,35 +684,49 @@ function cpuModelName(): string {
 async function main({ values }: CliContext): Promise<void> {
   assertNativeBackend();
   const o = options(values);
-  const config = resolveConfig({
+  const base = resolveConfig({
     profile: 'full',
     env: {},
     overrides: { epochs: o.epochs, trainSize: o.trainSize, testSize: o.testSize, maxLen: o.maxLen },
   });
-  const flops = epochFlops(config);
+  const { runs: plan, skipped } = planRuns(o, base.recurrentDropout);
+  for (const s of skipped) say(s);
+  if (plan.length === 0) fail(`nothing to run: ${skipped.join('; ')}${o.skipKeras ? ' (and --skip-keras)' : ''}`);
   say(
-    `config: ${config.trainSize} train / ${config.testSize} validation reviews, maxLen ${config.maxLen}, batch ${config.batchSize}, ${config.epochs} epoch(s)`,
+    `config: ${base.trainSize} train / ${base.testSize} validation reviews, maxLen ${base.maxLen}, batch ${base.batchSize}, ${base.epochs} epoch(s); ` +
+      `${plan.length} run(s): ${plan.map((r) => `${r.side} ${r.cell} ${rLabel(r.recurrentDropout)}`).join(', ')}`,
   );
 
   const data = (
-    await loadImdb({ numWords: config.numWords, maxLen: config.maxLen, seed: config.dataSeed, archivePath: defaultArchivePath() })
-  ).subset(config.trainSize, config.testSize);
+    await loadImdb({ numWords: base.numWords, maxLen: base.maxLen, seed: base.dataSeed, archivePath: defaultArchivePath() })
+  ).subset(base.trainSize, base.testSize);
   const exported = await exportImdb(data);
   say(`${exported.written ? 'exported' : 'using the export in'} ${exported.dir}`);
+  // .venv-keras (TensorFlow 2.12) is created on first use by scripts/keras-env.sh, before any run is timed.
+  const python = plan.some((r) => r.side === 'keras') ? kerasPython('keras2') : '';
 
   const loads: string[] = [];
-  const sides: SideResult[] = [];
-  if (!o.skipOurs) {
-    loads.push(`before this project's run: ${uptime()}`);
-    sides.push(await runOurs(config, data, o.matmulN));
-    loads.push(`after this project's run: ${uptime()}`);
+  const runs: RunResult[] = [];
+  for (const [i, spec] of plan.entries()) {
+    const name = `${spec.side} ${spec.cell} ${rLabel(spec.recurrentDropout)}`;
+    say(`run ${i + 1}/${plan.length}: ${name}`);
+    loads.push(`before ${name}: ${uptime()}`);
+    say(loads[loads.length - 1]);
+    if (spec.side === 'course') runs.push(await runCourse(spec, { ...base, rnn: spec.kind as RnnKind }, data, o.matmulN));
+    else runs.push(runKeras(python, spec, exported.dir, base, o.matmulN));
+    loads.push(`after ${name}: ${uptime()}`);
+    say(loads[loads.length - 1]);
   }
-  if (!o.skipKeras) {
-    loads.push(`before the Keras run: ${uptime()}`);
-    sides.push(runKeras(exported.dir, config, o.matmulN));
-    loads.push(`after the Keras run: ${uptime()}`);
-  }
-  const text = report(config, flops, sides, loads, cpuModelName(), o.matmulN);
+  const text = report({
+    config: base,
+    cells: o.cells,
+    recurrentDropouts: o.skipKeras ? [] : o.recurrentDropouts,
+    runs,
+    skipped,
+    loads,
+    cpuModel: cpuModelName(),
+    matmulN: o.matmulN,
+  });
   process.stdout.write(`\n${text}\n`);
   await fsp.writeFile(o.out, `${text}\n`);
   say(`wrote ${o.out}`);

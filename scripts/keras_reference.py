@@ -1,14 +1,26 @@
 """The reference Keras program, on the arrays this project exported (scripts/bench-epoch.ts).
 
-    Embedding(10000, 128) -> GRU(128, dropout=0.2, recurrent_dropout=0.2) -> Dense(1, sigmoid)
+    Embedding(10000, 128) -> {GRU|LSTM|SimpleRNN}(128, dropout=0.2, recurrent_dropout=R) -> Dense(1, sigmoid)
     Adam (Keras defaults), binary cross-entropy, accuracy, batch 32, shuffle=True,
     validation_data=(x_test, y_test)
 
+--cell gru (default) is the reference model; lstm and simple_rnn swap the recurrent layer. R is
+--recurrent-dropout (default 0.2, the reference). Everything else is Keras's defaults (GRU
+reset_after=True; LSTM unit_forget_bias=True; implementation=2 unless recurrent dropout forces 1;
+validation batch size = batch size).
+
+Keras 2.12's GRU and LSTM take a fused path when they can (`_could_use_gpu_kernel`: tanh/sigmoid
+activations, recurrent_dropout == 0, use_bias, not unroll, and for the GRU reset_after): the whole
+sequence in one function, cuDNN on a GPU and the tf.function 'standard_gru' / 'standard_lstm' (a
+while loop over the precomputed input projection) on a CPU. Otherwise, and always for SimpleRNN,
+which has no fused function, keras.backend.rnn's while loop calls the cell once per time step.
+The result records which path was chosen and why (`rnn`), and which of those functions the traced
+training function actually contains (`rnn.traced_functions`).
+
 Keras's own imdb.load_data cannot download here, so x/y come from .npy files written by
 lib/npy.ts from lib/imdb.ts's loadImdb() (the same arrays, in the same order, that the TypeScript
-training reads). Everything else is Keras's defaults (GRU reset_after=True, implementation=2,
-validation batch size = batch size). TensorFlow's thread settings are left at their defaults
-(0 = let TensorFlow choose); the values are recorded in the result.
+training reads). TensorFlow's thread settings are left at their defaults (0 = let TensorFlow
+choose); the values are recorded in the result.
 
 Not bit-repeatable: with tf.keras.utils.set_random_seed (and even with op determinism) two runs
 differ, apparently because the recurrent-dropout masks drawn inside fit's while loop do not follow the seed
@@ -18,14 +30,22 @@ Prints per-epoch training time, validation time, loss/accuracy/val_loss/val_accu
 writes a JSON result (--out). Also times a 2048x2048 float32 matmul through this TensorFlow.
 
     .venv-keras/bin/python scripts/keras_reference.py --data data/export/<name> --epochs 1 --out result.json
+    .venv-keras/bin/python scripts/keras_reference.py --data data/export/<name> --cell lstm --recurrent-dropout 0 --out r.json
 """
 import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
+
+# --cell -> the Keras layer class, and the function its fused path runs on a CPU (SimpleRNN has none).
+CELLS = {"gru": "GRU", "lstm": "LSTM", "simple_rnn": "SimpleRNN"}
+FUSED_FUNCTION = {"gru": "standard_gru", "lstm": "standard_lstm"}
+# Kernel blocks per cell (gates + candidate), for the per-step matmuls of implementation=1.
+BLOCKS = {"gru": 3, "lstm": 4, "simple_rnn": 1}
 
 
 def parse_args():
@@ -34,6 +54,9 @@ def parse_args():
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--cell", choices=sorted(CELLS), default="gru", help="the recurrent layer (default gru, the reference)")
+    p.add_argument("--dropout", type=float, default=0.2, help="dropout of x_t inside the recurrent layer (default 0.2)")
+    p.add_argument("--recurrent-dropout", type=float, default=0.2, help="dropout of h_{t-1} (default 0.2; 0 lets GRU/LSTM take the fused path)")
     p.add_argument("--out", help="write the result as JSON here")
     p.add_argument("--matmul-n", type=int, default=2048, help="size of the square matmul timed for GFLOP/s (0: skip)")
     p.add_argument("--matmul-reps", type=int, default=10)
@@ -67,39 +90,93 @@ def matmul_gflops(tf, n, reps):
     return 2 * n**3 / statistics.median(times) / 1e9
 
 
-def build_model(tf, num_words, max_len):
-    """The reference model, Keras defaults everywhere else."""
+def build_model(tf, num_words, max_len, cell="gru", dropout=0.2, recurrent_dropout=0.2):
+    """The reference model with the given recurrent layer, Keras defaults everywhere else."""
+    layer = getattr(tf.keras.layers, CELLS[cell])
     model = tf.keras.Sequential([
         tf.keras.Input(shape=(max_len,), dtype="int32"),
         tf.keras.layers.Embedding(num_words, 128),
-        tf.keras.layers.GRU(128, dropout=0.2, recurrent_dropout=0.2),
+        layer(128, dropout=dropout, recurrent_dropout=recurrent_dropout),
         tf.keras.layers.Dense(1, activation="sigmoid"),
     ])
     model.compile(optimizer=tf.keras.optimizers.Adam(), loss="binary_crossentropy", metrics=["accuracy"])
     return model
 
 
-def gru_implementation(gru):
-    """Which code path Keras 2.12's GRU takes on this machine, and why."""
-    fused = bool(getattr(gru, "_could_use_gpu_kernel", False))
-    if fused:
-        path = "fused GRU function (cuDNN on a GPU, the tf.function 'standard_gru' while-loop on a CPU)"
-    else:
-        path = ("generic keras.backend.rnn: a tf.while_loop calling GRUCell once per time step; "
-                "recurrent_dropout > 0 rules out the fused (cuDNN / standard_gru) function")
-    if gru.cell.implementation == 1 and gru.recurrent_dropout > 0:
-        path += ("; GRUCell forces implementation=1 when recurrent_dropout > 0: per step, three [B,E]x[E,H] and "
-                 "three [B,H]x[H,H] matmuls with a separate dropout mask per gate")
-    return {
-        "could_use_fused_kernel": fused,
-        "path": path,
-        "implementation": gru.cell.implementation,
-        "reset_after": gru.reset_after,
+def fused_blockers(tf, layer, cell):
+    """The conditions of Keras 2.12's `_could_use_gpu_kernel` that this layer fails (empty: it can fuse)."""
+    from keras import activations
+
+    blockers = []
+    if layer.activation not in (activations.tanh, tf.tanh):
+        blockers.append("activation is not tanh")
+    if layer.recurrent_activation not in (activations.sigmoid, tf.sigmoid):
+        blockers.append("recurrent_activation is not sigmoid")
+    if layer.recurrent_dropout > 0:
+        blockers.append(f"recurrent_dropout={layer.recurrent_dropout:g} > 0")
+    if layer.unroll:
+        blockers.append("unroll=True")
+    if not layer.use_bias:
+        blockers.append("use_bias=False")
+    if cell == "gru" and not layer.reset_after:
+        blockers.append("reset_after=False")
+    return blockers
+
+
+def rnn_implementation(tf, layer, cell):
+    """Which code path Keras 2.12's recurrent layer takes on this machine, and why (decided when it is built)."""
+    name = CELLS[cell]
+    implementation = getattr(layer.cell, "implementation", None)
+    info = {
+        "cell": cell,
+        "layer_class": type(layer).__name__,
+        "dropout": float(layer.dropout),
+        "recurrent_dropout": float(layer.recurrent_dropout),
+        "implementation": implementation,
     }
+    if cell == "gru":
+        info["reset_after"] = bool(layer.reset_after)
+    if cell == "lstm":
+        info["unit_forget_bias"] = bool(layer.unit_forget_bias)
+    generic = f"generic keras.backend.rnn: a tf.while_loop calling {name}Cell once per time step"
+    if cell not in FUSED_FUNCTION:
+        info.update(could_use_fused_kernel=False, path_kind="generic", function="keras.backend.rnn",
+                    path=f"{generic}; SimpleRNN has no fused (cuDNN / standard_*) function in Keras 2.12")
+        return info
+    fused = bool(getattr(layer, "_could_use_gpu_kernel", False))
+    info["could_use_fused_kernel"] = fused
+    if fused:
+        info.update(path_kind="fused", function=FUSED_FUNCTION[cell],
+                    path=(f"fused {name} function (cuDNN on a GPU, the tf.function '{FUSED_FUNCTION[cell]}' while loop on a CPU): "
+                          "recurrent_dropout=0 and the defaults meet _could_use_gpu_kernel; the x_t dropout mask is applied "
+                          "once to the inputs before it"))
+    else:
+        blockers = fused_blockers(tf, layer, cell) or ["_could_use_gpu_kernel is False"]
+        info.update(path_kind="generic", function="keras.backend.rnn",
+                    path=f"{generic}; {', '.join(blockers)} rules out the fused (cuDNN / {FUSED_FUNCTION[cell]}) function")
+    if implementation == 1 and layer.recurrent_dropout > 0:
+        b = BLOCKS[cell]
+        info["path"] += (f"; {name}Cell forces implementation=1 when recurrent_dropout > 0: per step, {b} [B,E]x[E,H] and "
+                         f"{b} [B,H]x[H,H] matmuls with a separate dropout mask per block")
+    return info
 
 
-def make_timer(tf):
-    """A callback that splits each epoch into training and validation seconds."""
+def traced_functions(model):
+    """Names of the fused recurrent functions (standard_*/gpu_*) inside the traced training step, or None if unreadable."""
+    try:
+        names = set()
+        for fn in model.train_function._list_all_concrete_functions():  # private API of tf.function (TF 2.12)
+            for f in fn.graph.as_graph_def().library.function:
+                m = re.match(r"^(?:__inference_)?((?:standard|gpu)_(?:gru|lstm)(?:_with_fallback)?)_\d+$", f.signature.name)
+                if m:
+                    names.add(m.group(1))
+        return sorted(names)
+    except Exception:  # noqa: BLE001 - a private API; the path decided at build time still stands
+        return None
+
+
+def make_timer(tf, label="keras"):
+    """A callback that splits each epoch into training and validation seconds; prints one line per epoch, prefixed `label`."""
 
     class EpochTimer(tf.keras.callbacks.Callback):
         def __init__(self):
@@ -130,7 +207,7 @@ def make_timer(tf):
             record.update({k: float(v) for k, v in (logs or {}).items()})
             self.epochs.append(record)
             print(
-                f"keras epoch {record['epoch']}: train {record['train_seconds']:.1f} s, validation {record['val_seconds']:.1f} s, "
+                f"{label} epoch {record['epoch']}: train {record['train_seconds']:.1f} s, validation {record['val_seconds']:.1f} s, "
                 f"loss {record.get('loss', float('nan')):.4f} acc {record.get('accuracy', float('nan')):.4f} "
                 f"val_loss {record.get('val_loss', float('nan')):.4f} val_acc {record.get('val_accuracy', float('nan')):.4f}",
                 flush=True,
@@ -172,7 +249,8 @@ def main():
         },
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on for x86 Linux builds since 2.9)"),
         "data": {"dir": os.path.abspath(args.data), "train": list(x_train.shape), "test": list(x_test.shape), "manifest": manifest},
-        "config": {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed, "num_words": num_words, "max_len": max_len},
+        "config": {"epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed, "num_words": num_words, "max_len": max_len,
+                   "cell": args.cell, "dropout": args.dropout, "recurrent_dropout": args.recurrent_dropout},
     }
 
     if args.matmul_n > 0:
@@ -183,10 +261,14 @@ def main():
     if args.deterministic:
         tf.config.experimental.enable_op_determinism()
     result["config"]["deterministic_ops"] = args.deterministic
-    model = build_model(tf, num_words, max_len)
-    result["gru"] = gru_implementation(model.layers[1])
-    print(f"keras: GRU path: {result['gru']['path']}", flush=True)
-    timer = make_timer(tf)
+    model = build_model(tf, num_words, max_len, args.cell, args.dropout, args.recurrent_dropout)
+    label = f"keras {args.cell} R={args.recurrent_dropout:g}"
+    result["params"] = int(model.count_params())
+    result["rnn"] = rnn_implementation(tf, model.layers[1], args.cell)
+    result["rnn"]["params"] = int(model.layers[1].count_params())
+    print(f"{label}: {result['rnn']['layer_class']} path: {result['rnn']['path']}", flush=True)
+    print(f"{label}: {result['params']:,} parameters ({result['rnn']['layer_class']} {result['rnn']['params']:,})", flush=True)
+    timer = make_timer(tf, label)
     t0 = time.perf_counter()
     model.fit(
         x_train, y_train,
@@ -199,6 +281,8 @@ def main():
     )
     result["fit_seconds"] = time.perf_counter() - t0
     result["epochs"] = timer.epochs
+    result["rnn"]["traced_functions"] = traced_functions(model)
+    print(f"{label}: fused functions in the traced training step: {result['rnn']['traced_functions']}", flush=True)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f, indent=1)
