@@ -5,8 +5,7 @@
  * (exported from lib/imdb.ts as .npy files, scripts/export-imdb.ts):
  *
  *   course   the cell in the course's own layers (COURSE_LAYER below: cell -> lib/recurrent-layers.ts RnnKind),
- *            through lib/train.ts on tfjs-node, reference settings (dropout 0.2, recurrent dropout 0.2). A cell
- *            without a course layer yet is skipped with a message ("no course layer for lstm yet: skipped").
+ *            through lib/train.ts on tfjs-node, reference settings (dropout 0.2, recurrent dropout 0.2).
  *   Keras    scripts/keras_reference.py (Keras 2.12, TensorFlow 2.12 CPU from PyPI, .venv-keras), the same model
  *            with dropout 0.2 and each recurrent dropout R of --recurrent-dropout (default 0.2,0), one fresh
  *            Python process per run, seeded as the course run. With R = 0 Keras's GRU and LSTM may take their
@@ -48,7 +47,6 @@ import { labelledProgressPrinter, type ProgressEvent } from '../lib/train-progre
 import { resolveConfig, type TrainConfig } from '../lib/train-config';
 import {
   RECURRENT_LAYERS,
-  RNN_KINDS,
   multiplyAddsPerStep,
   paramCount,
   type RecurrentLayerShape,
@@ -70,19 +68,16 @@ export const BENCH_CELLS: readonly BenchCell[] = ['gru', 'lstm', 'simple_rnn'];
 /** Keras's class name of each cell (the `cell` of lib/recurrent-layers.ts RecurrentLayerShape). */
 export const CELL_CLASS: Readonly<Record<BenchCell, RecurrentLayerShape['cell']>> = { gru: 'GRU', lstm: 'LSTM', simple_rnn: 'SimpleRNN' };
 
-/**
- * The course's own layer of each cell (an RnnKind of lib/recurrent-layers.ts), trained by the course side. A cell
- * without an entry has no course layer yet: its course run is skipped with a message, its Keras runs still run.
- */
-export const COURSE_LAYER: Readonly<Partial<Record<BenchCell, RnnKind>>> = {
+/** The course's own layer of each cell (an RnnKind of lib/recurrent-layers.ts), trained by the course side. */
+export const COURSE_LAYER: Readonly<Record<BenchCell, RnnKind>> = {
   gru: 'kerasGru',
+  lstm: 'kerasLstm',
+  simple_rnn: 'kerasSimpleRnn',
 };
 
-/** A kind with the cell's equations, for the arithmetic: the course layer, else the first RnnKind of that cell. */
+/** The kind whose equations give the cell's arithmetic: the course layer. */
 export function arithmeticKind(cell: BenchCell): RnnKind {
-  const kind = COURSE_LAYER[cell] ?? RNN_KINDS.find((k) => RECURRENT_LAYERS[k].cell === CELL_CLASS[cell]);
-  if (kind === undefined) throw new Error(`lib/recurrent-layers.ts has no layer of cell ${CELL_CLASS[cell]}`);
-  return kind;
+  return COURSE_LAYER[cell];
 }
 
 // ---------------------------------------------------------------------------
@@ -190,26 +185,17 @@ export interface RunSpec {
   kind?: RnnKind;
 }
 
-/**
- * The runs in the order they run, interleaving the sides per cell (course gru, Keras gru R=0.2, Keras gru R=0,
- * course lstm, ...), and one message per requested course run that has no course layer yet.
- */
+/** The runs in the order they run, interleaving the sides per cell (course gru, Keras gru R=0.2, Keras gru R=0, course lstm, ...). */
 export function planRuns(
   o: Pick<Options, 'cells' | 'recurrentDropouts' | 'skipKeras' | 'skipOurs'>,
   courseRecurrentDropout: number,
-  courseLayer: Readonly<Partial<Record<BenchCell, RnnKind>>> = COURSE_LAYER,
-): { runs: RunSpec[]; skipped: string[] } {
+): RunSpec[] {
   const runs: RunSpec[] = [];
-  const skipped: string[] = [];
   for (const cell of o.cells) {
-    if (!o.skipOurs) {
-      const kind = courseLayer[cell];
-      if (kind === undefined) skipped.push(`no course layer for ${cell} yet: skipped`);
-      else runs.push({ cell, side: 'course', recurrentDropout: courseRecurrentDropout, kind });
-    }
+    if (!o.skipOurs) runs.push({ cell, side: 'course', recurrentDropout: courseRecurrentDropout, kind: COURSE_LAYER[cell] });
     if (!o.skipKeras) for (const r of o.recurrentDropouts) runs.push({ cell, side: 'keras', recurrentDropout: r });
   }
-  return { runs, skipped };
+  return runs;
 }
 
 // ---------------------------------------------------------------------------
@@ -562,7 +548,6 @@ interface ReportInput {
   cells: readonly BenchCell[];
   recurrentDropouts: readonly number[];
   runs: readonly RunResult[];
-  skipped: readonly string[];
   loads: readonly string[];
   cpuModel: string;
   matmulN: number;
@@ -577,7 +562,6 @@ function report(x: ReportInput): string {
     '',
   );
   lines.push(`Machine: ${x.cpuModel}, ${os.cpus().length} logical CPUs; ${new Date().toISOString()}`, '');
-  if (x.skipped.length > 0) lines.push(...x.skipped.map((s) => `- ${s}`), '');
 
   lines.push(
     '| cell | recurrent dropout | epoch | side | train s | validation s | total s | loss | acc | val_loss | val_acc |',
@@ -616,7 +600,7 @@ function report(x: ReportInput): string {
       const kp = k && perEpoch(k);
       return `${triple(kp)} | ${ratioTriple(c, kp)} | ${pathName(k?.path)}`;
     });
-    const courseText = course ? triple(c) : COURSE_LAYER[cell] === undefined ? 'no course layer yet' : 'not run';
+    const courseText = course ? triple(c) : 'not run';
     lines.push(`| ${CELL_CLASS[cell]} | ${courseText} | ${cols.join(' | ')} |`);
   }
   lines.push('');
@@ -689,9 +673,7 @@ async function main({ values }: CliContext): Promise<void> {
     env: {},
     overrides: { epochs: o.epochs, trainSize: o.trainSize, testSize: o.testSize, maxLen: o.maxLen },
   });
-  const { runs: plan, skipped } = planRuns(o, base.recurrentDropout);
-  for (const s of skipped) say(s);
-  if (plan.length === 0) fail(`nothing to run: ${skipped.join('; ')}${o.skipKeras ? ' (and --skip-keras)' : ''}`);
+  const plan = planRuns(o, base.recurrentDropout);
   say(
     `config: ${base.trainSize} train / ${base.testSize} validation reviews, maxLen ${base.maxLen}, batch ${base.batchSize}, ${base.epochs} epoch(s); ` +
       `${plan.length} run(s): ${plan.map((r) => `${r.side} ${r.cell} ${rLabel(r.recurrentDropout)}`).join(', ')}`,
@@ -722,7 +704,6 @@ async function main({ values }: CliContext): Promise<void> {
     cells: o.cells,
     recurrentDropouts: o.skipKeras ? [] : o.recurrentDropouts,
     runs,
-    skipped,
     loads,
     cpuModel: cpuModelName(),
     matmulN: o.matmulN,

@@ -30,26 +30,30 @@ import {
 const ARCHIVE = process.env.IMDB_ARCHIVE || path.resolve(ROOT, '..', 'shared', 'data', 'aclImdb_v1-labeled.tar.gz');
 const REFERENCE = PROFILES.full;
 
-test('the runs interleave the sides per cell, and a cell without a course layer is skipped with a message', () => {
+test('the runs interleave the sides per cell: the course layer first, then Keras with each recurrent dropout', () => {
   const all = { cells: ['gru', 'lstm', 'simple_rnn'] as BenchCell[], recurrentDropouts: [0.2, 0], skipKeras: false, skipOurs: false };
-  const { runs, skipped } = planRuns(all, 0.2, { gru: 'kerasGru' });
   assert.deepEqual(
-    runs.map((r) => `${r.side} ${r.cell} ${r.recurrentDropout}`),
-    ['course gru 0.2', 'keras gru 0.2', 'keras gru 0', 'keras lstm 0.2', 'keras lstm 0', 'keras simple_rnn 0.2', 'keras simple_rnn 0'],
+    planRuns(all, 0.2).map((r) => `${r.side} ${r.cell} ${r.recurrentDropout} ${r.kind ?? ''}`),
+    [
+      'course gru 0.2 kerasGru',
+      'keras gru 0.2 ',
+      'keras gru 0 ',
+      'course lstm 0.2 kerasLstm',
+      'keras lstm 0.2 ',
+      'keras lstm 0 ',
+      'course simple_rnn 0.2 kerasSimpleRnn',
+      'keras simple_rnn 0.2 ',
+      'keras simple_rnn 0 ',
+    ],
   );
-  assert.deepEqual(skipped, ['no course layer for lstm yet: skipped', 'no course layer for simple_rnn yet: skipped']);
-  // Once a cell has a course layer, its course run comes first in that cell's turn.
-  const withLstm = planRuns(all, 0.2, { gru: 'kerasGru', lstm: 'lstm' });
   assert.deepEqual(
-    withLstm.runs.filter((r) => r.cell === 'lstm').map((r) => `${r.side} ${r.recurrentDropout} ${r.kind ?? ''}`),
-    ['course 0.2 lstm', 'keras 0.2 ', 'keras 0 '],
+    planRuns({ ...all, skipKeras: true }, 0.2).map((r) => r.side),
+    ['course', 'course', 'course'],
   );
-  assert.deepEqual(withLstm.skipped, ['no course layer for simple_rnn yet: skipped']);
   assert.deepEqual(
-    planRuns({ ...all, skipKeras: true }, 0.2, { gru: 'kerasGru' }).runs.map((r) => r.side),
-    ['course'],
+    planRuns({ ...all, skipOurs: true }, 0.2).map((r) => r.side),
+    ['keras', 'keras', 'keras', 'keras', 'keras', 'keras'],
   );
-  assert.deepEqual(planRuns({ ...all, skipOurs: true }, 0.2, { gru: 'kerasGru' }).skipped, [], 'no course runs asked for, none skipped');
 });
 
 test('--cells and --recurrent-dropout read comma-separated lists and refuse what is not a cell or a rate in [0, 1)', () => {
