@@ -45,22 +45,16 @@ import { mean } from '../lib/stats';
 import { train } from '../lib/train';
 import { labelledProgressPrinter, type ProgressEvent } from '../lib/train-progress';
 import { resolveConfig, type TrainConfig } from '../lib/train-config';
-import {
-  RECURRENT_LAYERS,
-  multiplyAddsPerStep,
-  paramCount,
-  type RecurrentLayerShape,
-  type RnnKind,
-} from '../lib/recurrent-layers';
+import { RECURRENT_LAYERS, multiplyAddsPerStep, paramCount, type RecurrentLayerShape, type RnnKind } from '../lib/recurrent-layers';
 import { fail, positiveInteger, runCli, type CliContext, type CliSpec } from './cli';
 import { exportImdb } from '../lib/imdb-export';
 import { defaultArchivePath } from './export-imdb';
+import type { BenchCell, EpochBenchmarkRecord } from '../lib/epoch-benchmark';
 
 // ---------------------------------------------------------------------------
 // The cells
 
-/** A recurrent cell, spelled as scripts/keras_reference.py --cell spells it. */
-export type BenchCell = 'gru' | 'lstm' | 'simple_rnn';
+// A cell (BenchCell, lib/epoch-benchmark.ts) is spelled as scripts/keras_reference.py --cell spells it.
 
 /** Every cell, in the order the benchmark runs them. */
 export const BENCH_CELLS: readonly BenchCell[] = ['gru', 'lstm', 'simple_rnn'];
@@ -94,6 +88,7 @@ interface Options {
   skipOurs: boolean;
   matmulN: number;
   out: string;
+  json?: string;
 }
 
 const SPEC: CliSpec = {
@@ -122,6 +117,11 @@ const SPEC: CliSpec = {
     'skip-keras': { type: 'boolean', default: false, help: 'run only the course layers' },
     'skip-ours': { type: 'boolean', default: false, help: 'run only Keras' },
     'matmul-n': { type: 'string', value: 'N', default: '2048', help: 'size of the matmul measured in each run (default 2048)' },
+    json: {
+      type: 'string',
+      value: 'FILE',
+      help: 'also write the runs as JSON (lib/epoch-benchmark.ts; notebook 05 reads data/benchmarks/epoch-cells.json)',
+    },
     out: {
       type: 'string',
       value: 'FILE',
@@ -168,6 +168,7 @@ function options(values: CliContext['values']): Options {
     skipOurs: values['skip-ours'] === true,
     matmulN: int('matmul-n'),
     out: values.out as string,
+    json: values.json as string | undefined,
   };
   if (o.skipKeras && o.skipOurs) fail('--skip-keras and --skip-ours together leave nothing to run: give at most one');
   return o;
@@ -711,6 +712,34 @@ async function main({ values }: CliContext): Promise<void> {
   process.stdout.write(`\n${text}\n`);
   await fsp.writeFile(o.out, `${text}\n`);
   say(`wrote ${o.out}`);
+  if (o.json) {
+    const record: EpochBenchmarkRecord = {
+      command: `npm run bench:epoch -- ${process.argv.slice(2).join(' ')}`.trim(),
+      commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', cwd: ROOT }).stdout.trim(),
+      measuredAt: new Date().toISOString(),
+      cpuModel: cpuModelName(),
+      config: { trainSize: base.trainSize, testSize: base.testSize, maxLen: base.maxLen, batchSize: base.batchSize, epochs: base.epochs },
+      loads,
+      runs: runs.map((r) => ({
+        cell: r.cell,
+        side: r.side,
+        recurrentDropout: r.recurrentDropout,
+        label: r.label,
+        params: r.params,
+        path: r.path ? r.path.text : null,
+        epochs: r.epochs.map((e) => ({
+          epoch: e.epoch,
+          trainSeconds: e.trainSeconds,
+          valSeconds: e.valSeconds,
+          seconds: e.seconds,
+          valAccuracy: e.valAccuracy,
+        })),
+      })),
+    };
+    await fsp.mkdir(path.dirname(o.json), { recursive: true });
+    await fsp.writeFile(o.json, `${JSON.stringify(record, null, 1)}\n`);
+    say(`wrote ${o.json}`);
+  }
 }
 
 if (require.main === module) runCli(SPEC, main);

@@ -23,9 +23,9 @@ import {
   parseCells,
   parseRecurrentDropouts,
   planRuns,
-  type BenchCell,
   type KerasJson,
 } from '../scripts/bench-epoch';
+import type { BenchCell } from '../lib/epoch-benchmark';
 
 const ARCHIVE = process.env.IMDB_ARCHIVE || path.resolve(ROOT, '..', 'shared', 'data', 'aclImdb_v1-labeled.tar.gz');
 const REFERENCE = PROFILES.full;
