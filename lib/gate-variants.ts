@@ -1,9 +1,9 @@
 /**
  * What each gate of the GRU buys (notebook 05): the course GRU with its reset gate held open (r = 1) or its
- * update gate held at "always write" (z = 0), trained on the comparison's budget over several seeds, against
- * the full GRU and the simple RNN of the same budget; the runs, their table and the verdict per variant.
+ * update gate held at "always write" (z = 0), against the full GRU and the course's simple RNN (no gates), all on
+ * the same native-graph engine, on their own budget (GATE_BUDGETS) over several seeds; the runs, their table and
+ * the verdict per variant.
  */
-import * as tf from '@tensorflow/tfjs-node';
 import pl from 'nodejs-polars';
 import * as path from 'node:path';
 import type { Profile } from './env';
@@ -14,9 +14,9 @@ import { mean } from './stats';
 import { bestEpoch, type EpochRecord } from './run-dir';
 import { train } from './train';
 import { trainProgressPrinter, type ProgressEvent, labelledProgressPrinter } from './train-progress';
-import { type TrainConfig } from './train-config';
+import { PROFILES, validateConfig, type TrainConfig } from './train-config';
 import type { FixedGates } from './gru';
-import { comparisonConfig, round } from './compare';
+import { round } from './compare';
 
 // ---------------------------------------------------------------------------
 // What each gate buys: the GRU with a gate held, against the full GRU and the simple RNN
@@ -32,7 +32,7 @@ export interface GateVariant {
   meaning: string;
 }
 
-/** The full GRU and the simple RNN are the comparison's own kerasGru and simpleRnn runs (same directories, not trained twice). */
+/** The full GRU, the GRU with one gate held, and the simple RNN: the course's layers, one engine. */
 export const GATE_VARIANTS: readonly GateVariant[] = [
   { id: 'kerasGru', label: 'GRU', rnn: 'kerasGru', meaning: 'both gates learned (the course GRU)' },
   {
@@ -49,14 +49,17 @@ export const GATE_VARIANTS: readonly GateVariant[] = [
     fixedGates: { update: 0 },
     meaning: 'always write: h_t = candidate, nothing kept by z',
   },
-  { id: 'simpleRnn', label: 'SimpleRNN', rnn: 'simpleRnn', meaning: 'no gates: tf.layers.simpleRNN' },
+  { id: 'kerasSimpleRnn', label: 'SimpleRNN', rnn: 'kerasSimpleRnn', meaning: "no gates: the course's KerasSimpleRNN" },
 ];
 
-/**
- * Seeds of the gate comparison per profile: the GRU variants train once per seed; the simple RNN only with the
- * first (its eager layer took about 7 times as long per epoch as the course GRU in the recorded full run, 97 s
- * against 13 s: README, "GRU vs LSTM vs simple RNN"). The first seed is the budget's, so its runs are the comparison's own.
- */
+// The gate comparison's budget: shorter than the cell comparison's (lib/compare.ts), so that nine runs in three
+// seeds fit in a few minutes: 5,000 training and 5,000 test reviews of 200 ids, 4 epochs in full.
+const GATE_BUDGETS: Readonly<Record<Profile, Partial<TrainConfig>>> = {
+  full: { trainSize: 5_000, testSize: 5_000, maxLen: 200, epochs: 4 },
+  ci: { trainSize: 1_000, testSize: 500, maxLen: 80, epochs: 2 },
+};
+
+/** Seeds of the gate comparison per profile: every variant trains once per seed; the first is the profile's own. */
 export const GATE_SEEDS: Readonly<Record<Profile, readonly number[]>> = { full: [42, 43, 44], ci: [42] };
 
 /** The entry of GATE_VARIANTS with this id. */
@@ -66,19 +69,24 @@ export function gateVariant(id: string): GateVariant {
   return v;
 }
 
-/** The seeds a variant trains with, of `seeds` (default GATE_SEEDS[profile]): all for the GRU variants, the first for the simple RNN. */
-export function gateSeeds(profile: Profile, variant: GateVariant, seeds: readonly number[] = GATE_SEEDS[profile]): readonly number[] {
-  return variant.rnn === 'simpleRnn' ? seeds.slice(0, 1) : seeds;
-}
-
-/** The training configuration of a gate variant: the comparison's budget (with `overrides`), the variant's held gates, the seed. */
+/** The training configuration of a gate variant: the gate budget (with `overrides`), the variant's held gates, the seed. */
 export function gateConfig(profile: Profile, variant: GateVariant, seed: number, overrides: Partial<TrainConfig> = {}): TrainConfig {
-  return comparisonConfig(profile, variant.rnn, { ...overrides, seed, ...(variant.fixedGates ? { fixedGates: variant.fixedGates } : {}) });
+  const config: TrainConfig = {
+    ...PROFILES[profile],
+    ...GATE_BUDGETS[profile],
+    ...overrides,
+    rnn: variant.rnn,
+    profile,
+    seed,
+    ...(variant.fixedGates ? { fixedGates: variant.fixedGates } : {}),
+  };
+  validateConfig(config);
+  return config;
 }
 
-/** runs/compare-<profile>/<id> for the budget's seed (the comparison's own run for kerasGru and simpleRnn), <id>-seed<N> otherwise. */
+/** runs/compare-<profile>/<id> for the profile's own seed, <id>-seed<N> otherwise. */
 export function gateRunDir(profile: Profile, variant: GateVariant, seed: number, runsDir = RUNS_DIR): string {
-  const own = seed === comparisonConfig(profile, variant.rnn).seed;
+  const own = seed === PROFILES[profile].seed;
   return path.join(runsDir, `compare-${profile}`, own ? variant.id : `${variant.id}-seed${seed}`);
 }
 
@@ -93,8 +101,8 @@ export interface GateRun {
 }
 
 /**
- * Trains (or loads, or resumes) every gate variant with each of its seeds, seed by seed, on `data` (loaded with
- * the comparison's numWords, maxLen and dataSeed). Progress is reported as "<id> seed <N>".
+ * Trains (or loads, or resumes) every gate variant with each seed, seed by seed, on `data` (loaded with the gate
+ * budget's numWords, maxLen and dataSeed: gateConfig(profile, GATE_VARIANTS[0], seed)). Progress is reported as "<id> seed <N>".
  */
 export async function trainGateVariants(
   profile: Profile,
@@ -102,7 +110,7 @@ export async function trainGateVariants(
   options: {
     variants?: readonly GateVariant[];
     seeds?: readonly number[];
-    /** Changes to the budget, applied to every run alike (see comparisonConfig). */
+    /** Changes to the budget, applied to every run alike (see gateConfig). */
     overrides?: Partial<TrainConfig>;
     runsDir?: string;
     onProgress?: (label: string, e: ProgressEvent) => void;
@@ -114,7 +122,6 @@ export async function trainGateVariants(
   const runs: GateRun[] = [];
   for (const seed of seeds) {
     for (const variant of variants) {
-      if (!gateSeeds(profile, variant, seeds).includes(seed)) continue;
       const config = gateConfig(profile, variant, seed, options.overrides);
       const runDir = gateRunDir(profile, variant, seed, options.runsDir);
       const onProgress = options.onProgress;
