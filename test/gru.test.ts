@@ -5,7 +5,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-node';
 import { FixedGates, GruWeights, KerasGRU, PerGate, gruSequence, gruStep, kerasGru, normalizeFixedGates } from '../lib/gru';
-import { dropoutMask } from '../lib/dropout';
 import { asWeightList, assertClose, builtLayer, flat, maxAbsDiff, rand, randomWeights } from './gru-helpers';
 
 // ---------------------------------------------------------------------------
