@@ -70,7 +70,7 @@ export function readEpochBenchmark(file = EPOCH_BENCHMARK_FILE): EpochBenchmarkR
 }
 
 /** Mean seconds per epoch of a run: training, validation and both. */
-export function secondsPerEpoch(run: BenchRun): { train: number; validation: number; total: number } {
+export function benchSecondsPerEpoch(run: BenchRun): { train: number; validation: number; total: number } {
   return {
     train: mean(run.epochs.map((e) => e.trainSeconds)),
     validation: mean(run.epochs.map((e) => e.valSeconds)),
@@ -94,7 +94,7 @@ const CELL_LABEL: Record<BenchCell, string> = { simple_rnn: 'SimpleRNN', gru: 'G
 export function epochBenchmarkFrame(record: EpochBenchmarkRecord): pl.DataFrame {
   const order: BenchCell[] = ['simple_rnn', 'gru', 'lstm'];
   const runs = [...record.runs].sort((a, b) => order.indexOf(a.cell) - order.indexOf(b.cell));
-  const s = runs.map(secondsPerEpoch);
+  const s = runs.map(benchSecondsPerEpoch);
   const r1 = (x: number) => Math.round(x * 10) / 10;
   return pl.DataFrame({
     cell: runs.map((r) => CELL_LABEL[r.cell]),
