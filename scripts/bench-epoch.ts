@@ -2,10 +2,10 @@
  * The epoch benchmark: full reference epochs (25,000 training reviews, then validation on the 25,000 test
  * reviews, maxLen 500, batch 32) of Embedding(10000, 128) -> {GRU|LSTM|SimpleRNN}(128) -> Dense(1, sigmoid),
  * for each cell of --cells (default gru,lstm,simple_rnn), on both sides, on the very same encoded arrays
- * (exported from lib/imdb.ts as .npy files, scripts/export-imdb.ts):
+ * (exported from lib/data/imdb.ts as .npy files, scripts/export-imdb.ts):
  *
- *   course   the cell in the course's own layers (COURSE_LAYER below: cell -> lib/recurrent-layers.ts RnnKind),
- *            through lib/train.ts on tfjs-node, reference settings (dropout 0.2, recurrent dropout 0.2).
+ *   course   the cell in the course's own layers (COURSE_LAYER below: cell -> lib/cells/layer-kinds.ts RnnKind),
+ *            through lib/training/train.ts on tfjs-node, reference settings (dropout 0.2, recurrent dropout 0.2).
  *   Keras    scripts/keras_reference.py (Keras 2.12, TensorFlow 2.12 CPU from PyPI, .venv-keras), the same model
  *            with dropout 0.2 and each recurrent dropout R of --recurrent-dropout (default 0.2,0), one fresh
  *            Python process per run, seeded as the course run. With R = 0 Keras's GRU and LSTM may take their
@@ -18,7 +18,7 @@
  * Reports, per epoch and run: training, validation and total seconds, loss and accuracy; per cell the
  * seconds per epoch of each run with the ratios course / Keras and Keras's path; the per-epoch time
  * ratios GRU / LSTM and SimpleRNN / LSTM on each side next to the arithmetic ratios (multiply-adds per
- * step, lib/recurrent-layers.ts multiplyAddsPerStep); and each run's achieved GFLOP/s (the matrix
+ * step, lib/cells/layer-kinds.ts multiplyAddsPerStep); and each run's achieved GFLOP/s (the matrix
  * products of an epoch, counted below, divided by its time) against one large float32 matmul through
  * the same TensorFlow build (tfjs-node here, TF Python there).
  *
@@ -37,32 +37,32 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-node';
-import { assertNativeBackend, matmulGflops, tensorflowVersion } from '../lib/env';
-import { kerasPython } from '../lib/keras-python';
-import { ROOT } from '../lib/paths';
-import { loadImdb } from '../lib/imdb';
-import { mean } from '../lib/stats';
-import { train } from '../lib/train';
-import { labelledProgressPrinter, type ProgressEvent } from '../lib/train-progress';
-import { resolveConfig, type TrainConfig } from '../lib/train-config';
-import { RECURRENT_LAYERS, multiplyAddsPerStep, paramCount, type RecurrentLayerShape, type RnnKind } from '../lib/recurrent-layers';
+import { assertNativeBackend, matmulGflops, tensorflowVersion } from '../lib/util/env';
+import { kerasPython } from '../lib/keras/python';
+import { ROOT } from '../lib/util/paths';
+import { loadImdb } from '../lib/data/imdb';
+import { mean } from '../lib/util/stats';
+import { train } from '../lib/training/train';
+import { labelledProgressPrinter, type ProgressEvent } from '../lib/training/train-progress';
+import { resolveConfig, type TrainConfig } from '../lib/training/config';
+import { RECURRENT_LAYERS, multiplyAddsPerStep, paramCount, type RecurrentLayerShape, type RnnKind } from '../lib/cells/layer-kinds';
 import { fail, positiveInteger, runCli, type CliContext, type CliSpec } from './cli';
-import { exportImdb } from '../lib/imdb-export';
+import { exportImdb } from '../lib/data/export';
 import { defaultArchivePath } from './export-imdb';
-import type { BenchCell, EpochBenchmarkRecord } from '../lib/epoch-benchmark';
+import type { BenchCell, EpochBenchmarkRecord } from '../lib/experiments/epoch-benchmark';
 
 // ---------------------------------------------------------------------------
 // The cells
 
-// A cell (BenchCell, lib/epoch-benchmark.ts) is spelled as scripts/keras_reference.py --cell spells it.
+// A cell (BenchCell, lib/experiments/epoch-benchmark.ts) is spelled as scripts/keras_reference.py --cell spells it.
 
 /** Every cell, in the order the benchmark runs them. */
 export const BENCH_CELLS: readonly BenchCell[] = ['gru', 'lstm', 'simple_rnn'];
 
-/** Keras's class name of each cell (the `cell` of lib/recurrent-layers.ts RecurrentLayerShape). */
+/** Keras's class name of each cell (the `cell` of lib/cells/layer-kinds.ts RecurrentLayerShape). */
 export const CELL_CLASS: Readonly<Record<BenchCell, RecurrentLayerShape['cell']>> = { gru: 'GRU', lstm: 'LSTM', simple_rnn: 'SimpleRNN' };
 
-/** The course's own layer of each cell (an RnnKind of lib/recurrent-layers.ts), trained by the course side. */
+/** The course's own layer of each cell (an RnnKind of lib/cells/layer-kinds.ts), trained by the course side. */
 export const COURSE_LAYER: Readonly<Record<BenchCell, RnnKind>> = {
   gru: 'kerasGru',
   lstm: 'kerasLstm',
@@ -120,7 +120,7 @@ const SPEC: CliSpec = {
     json: {
       type: 'string',
       value: 'FILE',
-      help: 'also write the runs as JSON (lib/epoch-benchmark.ts; notebook 05 reads data/benchmarks/epoch-cells.json)',
+      help: 'also write the runs as JSON (lib/experiments/epoch-benchmark.ts; notebook 05 reads data/benchmarks/epoch-cells.json)',
     },
     out: {
       type: 'string',
@@ -218,7 +218,7 @@ export interface EpochFlops {
 
 /**
  * Counts the matrix products of Embedding(V, E) -> RNN(H) -> Dense(1) over reviews of T ids, for a recurrent layer
- * of b kernel blocks (lib/recurrent-layers.ts: GRU 3, LSTM 4, SimpleRNN 1): per review and step, x_t [E] times the
+ * of b kernel blocks (lib/cells/layer-kinds.ts: GRU 3, LSTM 4, SimpleRNN 1): per review and step, x_t [E] times the
  * input kernel [E, bH] (2*E*bH) and h [H] times the recurrent kernel [H, bH] (2*H*bH), together 2 x
  * multiplyAddsPerStep; the dense layer 2*H once. Left out: element-wise work (a few operations per unit and block
  * and step, under 1% of 2bH(E+H)), dropout, loss, the Adam update and the embedding gather (no arithmetic).
@@ -612,7 +612,7 @@ function report(x: ReportInput): string {
       ...x.recurrentDropouts.map((r) => ({ side: 'keras' as const, recurrentDropout: r, name: `Keras ${rLabel(r)}` })),
     ];
     lines.push(
-      'Per-epoch time (total seconds) of one cell over another on each side, against the ratio of their multiply-adds per step (lib/recurrent-layers.ts multiplyAddsPerStep):',
+      'Per-epoch time (total seconds) of one cell over another on each side, against the ratio of their multiply-adds per step (lib/cells/layer-kinds.ts multiplyAddsPerStep):',
       '',
       `| cells | arithmetic | ${sides.map((s) => s.name).join(' | ')} |`,
       `| --- | ---: |${sides.map(() => ' ---: |').join('')}`,
@@ -648,7 +648,7 @@ function report(x: ReportInput): string {
     );
   lines.push(
     "- Epoch 1 includes each run's warm-up (graph building / tf.function tracing); the checkpoint the course side writes after each epoch is not timed.",
-    '- Expected parameters (lib/recurrent-layers.ts paramCount + embedding + dense): ' +
+    '- Expected parameters (lib/cells/layer-kinds.ts paramCount + embedding + dense): ' +
       x.cells
         .map(
           (c) =>

@@ -6,11 +6,11 @@
  *   (a) tf.layers.gru         tfjs's own GRU (resetAfter false, sigmoid gates; tfjs has no resetAfter true)
  *   (b) KerasGRU, original    this project's layer as first written: plain tfjs ops step by step,
  *                             autodiff (a copy of that implementation lives below, as the baseline)
- *   (c) KerasGRU              the layer in lib/gru.ts (native graphs, hand-written backward pass: lib/gru-graphs.ts)
+ *   (c) KerasGRU              the layer in lib/cells/gru.ts (native graphs, hand-written backward pass: lib/engine/gru-graphs.ts)
  *   (d) tf.layers.lstm        tfjs's LSTM with Keras's settings (sigmoid gates, unitForgetBias)
- *   (e) KerasLSTM             the course's LSTM (lib/lstm.ts, the same native-graph engine: lib/recurrent-graphs.ts)
+ *   (e) KerasLSTM             the course's LSTM (lib/cells/lstm.ts, the same native-graph engine: lib/engine/chunked-graphs.ts)
  *   (f) tf.layers.simpleRNN   tfjs's simple RNN
- *   (g) KerasSimpleRNN        the course's simple RNN (lib/simple-rnn.ts)
+ *   (g) KerasSimpleRNN        the course's simple RNN (lib/cells/simple-rnn.ts)
  *
  * all with dropout 0.2 and recurrent dropout 0.2, at resetAfter false (like tf.layers.gru) and, for
  * (b) and (c), also at resetAfter true (Keras's default). Variants are timed in interleaved rounds,
@@ -30,11 +30,11 @@
  */
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-node';
-import { GruWeights, KerasGRU, KerasGRUArgs, KerasGRUCallKwargs, PerGate, kerasGru } from '../lib/gru';
-import { dropoutMask } from '../lib/dropout';
-import { kerasLstm } from '../lib/lstm';
-import { kerasSimpleRnn } from '../lib/simple-rnn';
-import { median } from '../lib/stats';
+import { GruWeights, KerasGRU, KerasGRUArgs, KerasGRUCallKwargs, PerGate, kerasGru } from '../lib/cells/gru';
+import { dropoutMask } from '../lib/engine/dropout';
+import { kerasLstm } from '../lib/cells/lstm';
+import { kerasSimpleRnn } from '../lib/cells/simple-rnn';
+import { median } from '../lib/util/stats';
 import { positiveInteger, runCli, type CliContext, type CliSpec } from './cli';
 
 // ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@
  *     code; anything else with its stack, exit 1.
  */
 import { parseArgs } from 'node:util';
-import type { EpochChoice } from '../lib/run-dir';
+import type { EpochChoice } from '../lib/training/run-dir';
 
 /** One command-line option: `--name VALUE` (string) or `--name` (boolean). */
 export interface OptionDef {

@@ -17,13 +17,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import pl from 'nodejs-polars';
-import { writeFileAtomic } from '../lib/files';
-import * as compare from '../lib/compare';
-import * as gates from '../lib/gate-variants';
-import { PROFILE_NAMES, environmentReport, parseProfile, type Profile } from '../lib/env';
-import { loadImdb, type ImdbData } from '../lib/imdb';
-import { ImdbError } from '../lib/imdb-error';
-import { TrainError, type TrainConfig } from '../lib/train-config';
+import { writeFileAtomic } from '../lib/util/files';
+import * as compare from '../lib/experiments/compare';
+import * as gates from '../lib/experiments/gate-variants';
+import { PROFILE_NAMES, environmentReport, parseProfile, type Profile } from '../lib/util/env';
+import { loadImdb, type ImdbData } from '../lib/data/imdb';
+import { ImdbError } from '../lib/data/errors';
+import { TrainError, type TrainConfig } from '../lib/training/config';
 import { STOPPED_EXIT, fail, positiveInteger, runCli, type CliSpec } from './cli';
 
 const sizes = (c: TrainConfig) =>

@@ -1,5 +1,5 @@
 /**
- * Exports the encoded IMDB arrays as NumPy .npy files (lib/imdb-export.ts), so that a Python
+ * Exports the encoded IMDB arrays as NumPy .npy files (lib/data/export.ts), so that a Python
  * program (scripts/keras_reference.py) trains on exactly the arrays, in exactly the order, that this
  * project's training reads:
  *
@@ -9,16 +9,16 @@
  *                      y_test.npy   float32 [testSize]
  *                      manifest.json  what was exported, from which archive, with each file's SHA-256
  *
- * The rows are the first trainSize / testSize of each split after lib/imdb's seeded shuffle
- * (ImdbData.subset), which is what lib/train.ts's train() uses before its own per-epoch shuffles.
+ * The rows are the first trainSize / testSize of each split after lib/data/imdb's seeded shuffle
+ * (ImdbData.subset), which is what lib/training/train.ts's train() uses before its own per-epoch shuffles.
  *
  *   node --import tsx scripts/export-imdb.ts [--max-len 500] [--num-words 10000] [--train-size 25000] [--test-size 25000]
  */
 import * as fs from 'node:fs';
-import { SHARED_ARCHIVE } from '../lib/paths';
-import { DEFAULT_SEED, loadImdb } from '../lib/imdb';
-import { ImdbError } from '../lib/imdb-error';
-import { exportImdb } from '../lib/imdb-export';
+import { SHARED_ARCHIVE } from '../lib/util/paths';
+import { DEFAULT_SEED, loadImdb } from '../lib/data/imdb';
+import { ImdbError } from '../lib/data/errors';
+import { exportImdb } from '../lib/data/export';
 import { positiveInteger, runCli, type CliSpec } from './cli';
 
 /** The shared archive beside the checkout (as scripts/test.sh finds it), when IMDB_ARCHIVE is unset. */

@@ -5,11 +5,11 @@
  *
  * Exit codes: 0 done, 1 failed, 2 bad options or a run that cannot be exported.
  */
-import { parseProfile } from '../lib/env';
-import { ImdbError } from '../lib/imdb-error';
-import { KerasModelError } from '../lib/keras-config';
-import { exportKeras } from '../lib/keras-export';
-import { TrainError, defaultRunDir, resolveConfig } from '../lib/train-config';
+import { parseProfile } from '../lib/util/env';
+import { ImdbError } from '../lib/data/errors';
+import { KerasModelError } from '../lib/keras/config';
+import { exportKeras } from '../lib/keras/export';
+import { TrainError, defaultRunDir, resolveConfig } from '../lib/training/config';
 import { epochChoice, fail, runCli, type CliSpec } from './cli';
 
 const SPEC: CliSpec = {

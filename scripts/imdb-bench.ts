@@ -10,8 +10,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadImdb } from '../lib/imdb';
-import { SHARED_ARCHIVE } from '../lib/paths';
+import { loadImdb } from '../lib/data/imdb';
+import { SHARED_ARCHIVE } from '../lib/util/paths';
 import { runCli, type CliSpec } from './cli';
 
 const SPEC: CliSpec = {

@@ -5,9 +5,9 @@
  *
  * Exit codes: 0 done, 1 failed, 2 bad options or a model this course cannot import (nothing written).
  */
-import { ImdbError } from '../lib/imdb-error';
-import { KerasModelError } from '../lib/keras-config';
-import { importKeras } from '../lib/keras-import';
+import { ImdbError } from '../lib/data/errors';
+import { KerasModelError } from '../lib/keras/config';
+import { importKeras } from '../lib/keras/import';
 import { fail, positiveInteger, runCli, type CliSpec } from './cli';
 
 const SPEC: CliSpec = {

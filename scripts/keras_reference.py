@@ -18,7 +18,7 @@ The result records which path was chosen and why (`rnn`), and which of those fun
 training function actually contains (`rnn.traced_functions`).
 
 Keras's own imdb.load_data cannot download here, so x/y come from .npy files written by
-lib/npy.ts from lib/imdb.ts's loadImdb() (the same arrays, in the same order, that the TypeScript
+lib/util/npy.ts from lib/data/imdb.ts's loadImdb() (the same arrays, in the same order, that the TypeScript
 training reads). TensorFlow's thread settings are left at their defaults (0 = let TensorFlow
 choose); the values are recorded in the result.
 

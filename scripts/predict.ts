@@ -10,11 +10,11 @@
  * the run's vocabulary knows gets no verdict. Exit codes: 0 done, 1 failed, 2 bad options or run problem.
  */
 import * as fsp from 'node:fs/promises';
-import { parseProfile } from '../lib/env';
-import { ImdbError } from '../lib/imdb-error';
-import { Predictor } from '../lib/predict';
-import { runLockHolder } from '../lib/run-guards';
-import { RUN_DIR_ENV, TrainError, defaultRunDir, resolveConfig } from '../lib/train-config';
+import { parseProfile } from '../lib/util/env';
+import { ImdbError } from '../lib/data/errors';
+import { Predictor } from '../lib/training/predict';
+import { runLockHolder } from '../lib/training/run-guards';
+import { RUN_DIR_ENV, TrainError, defaultRunDir, resolveConfig } from '../lib/training/config';
 import { epochChoice, fail, runCli, type CliSpec } from './cli';
 
 const PROFILE_ENV = 'GRU_PROFILE';

@@ -51,7 +51,7 @@ MATHJAX_SRC = ROOT / "node_modules" / "mathjax" / "es5" / "tex-svg-full.js"
 MATHJAX_REL = "assets/mathjax/tex-svg-full.js"
 PLOTLY_SRC = ROOT / "node_modules" / "plotly.js-dist-min" / "plotly.min.js"
 PLOTLY_REL = "assets/plotly/plotly.min.js"
-# lib/display.ts inlines plotly.js once per kernel into a chart's text/html (for classic Notebook and
+# lib/view/display.ts inlines plotly.js once per kernel into a chart's text/html (for classic Notebook and
 # nbconvert): this script element. Reports share one copy in assets/ instead (see share_plotly).
 PLOTLY_INLINE = re.compile(
     r'<script type="text/javascript">/\* plotly\.js [^*\n]*, inlined from npm plotly\.js-dist-min \*/\n.*?</script>',
@@ -110,7 +110,7 @@ def on_stop_signal(signum: int, _frame: object) -> None:
     raise Stopped(signum)
 
 
-# lib/display.ts liveTextLine(): a progress line updated in place under the cell (update_display_data).
+# lib/view/display.ts liveTextLine(): a progress line updated in place under the cell (update_display_data).
 LIVE_LINE_PREFIX = "gru-progress-"
 
 
@@ -137,7 +137,7 @@ class LiveClient(NotebookClient):
         return out
 
     def _update_display_id(self, display_id, msg):  # type: ignore[no-untyped-def]
-        """Also echo a live progress line (lib/display.ts liveTextLine: display_id gru-progress-*) as it changes."""
+        """Also echo a live progress line (lib/view/display.ts liveTextLine: display_id gru-progress-*) as it changes."""
         super()._update_display_id(display_id, msg)
         if display_id.startswith(LIVE_LINE_PREFIX):
             text = str(msg["content"].get("data", {}).get("text/plain", ""))
@@ -332,7 +332,7 @@ def link_reports(body: str) -> str:
 
 
 def share_plotly(nb: nbformat.NotebookNode, src: str) -> int:
-    """Replace plotly.js inlined in chart html (lib/display.ts, once per kernel) by a <script src> to one shared copy.
+    """Replace plotly.js inlined in chart html (lib/view/display.ts, once per kernel) by a <script src> to one shared copy.
 
     Each report then weighs what its content weighs; the JupyterLab / Notebook 7 rendering, which uses the
     Plotly mime type, is unchanged. Returns how many inlined copies were replaced."""

@@ -11,11 +11,11 @@ if [ -z "${IMDB_ARCHIVE:-}" ] && [ -f ../shared/data/aclImdb_v1-labeled.tar.gz ]
   export IMDB_ARCHIVE=$(cd .. && pwd)/shared/data/aclImdb_v1-labeled.tar.gz
 fi
 if [ "${1:-}" = "--unit" ]; then
-  files=$(ls test/*.test.ts | grep -v -e notebooks.test.ts -e jupyterlab.test.ts -e runner.test.ts -e setup.test.ts -e workflows.test.ts)
+  files=$(find test -name '*.test.ts' | sort | grep -v -e notebooks.test.ts -e jupyterlab.test.ts -e runner.test.ts -e setup.test.ts -e workflows.test.ts)
 elif [ $# -gt 0 ]; then
   files="$*"
 else
-  files=$(ls test/*.test.ts)
+  files=$(find test -name '*.test.ts' | sort)
 fi
 # One file at a time: 2 cores, and TensorFlow already uses both.
 exec node --import tsx --test --test-concurrency=1 $files

@@ -9,12 +9,12 @@
  * Exit codes: 0 done, 1 training failed (a non-finite loss, unreadable data), 2 bad options or a run-directory
  * problem (unwritable, a failed write such as a full disk, a damaged file, locked, other data), 130 stopped by Ctrl-C.
  */
-import { parseProfile } from '../lib/env';
-import { ImdbError } from '../lib/imdb-error';
-import { formatDuration } from '../lib/progress';
-import { bestEpoch } from '../lib/run-dir';
-import { timeEpoch, train } from '../lib/train';
-import { trainProgressPrinter } from '../lib/train-progress';
+import { parseProfile } from '../lib/util/env';
+import { ImdbError } from '../lib/data/errors';
+import { formatDuration } from '../lib/util/progress';
+import { bestEpoch } from '../lib/training/run-dir';
+import { timeEpoch, train } from '../lib/training/train';
+import { trainProgressPrinter } from '../lib/training/train-progress';
 import {
   OPTION_SPECS,
   PROFILES,
@@ -24,7 +24,7 @@ import {
   resolveConfig,
   type OptionKey,
   type TrainConfig,
-} from '../lib/train-config';
+} from '../lib/training/config';
 import { STOPPED_EXIT, fail, positiveInteger, runCli, type CliSpec, type OptionDef } from './cli';
 
 const SINGLE_OPTIONS = 'Single options (flags win over environment variables, which win over the profile):';

@@ -4,7 +4,7 @@
 // tslab compiles each cell with rootDir = the kernel's working directory and refuses
 // imports from outside it ("not under rootDir", tslab issue #63). Jupyter starts a
 // kernel in the notebook's folder (notebooks/), where `../lib/...` is outside. Running
-// tslab from the project root instead makes `import ... from "./lib/gru"` work the same
+// tslab from the project root instead makes `import ... from "./lib/cells/gru"` work the same
 // in JupyterLab, nbclient and CI, and tslab's file watcher recompiles lib/ on edit.
 'use strict';
 const path = require('path');

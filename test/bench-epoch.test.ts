@@ -1,6 +1,6 @@
 // The epoch benchmark (scripts/bench-epoch.ts): the order of its runs, its options, the cell-over-cell ratios it
 // reports, and the Keras side (scripts/keras_reference.py) at smoke size for cells other than the GRU, with and
-// without recurrent dropout: the layer class, the parameter count against lib/recurrent-layers.ts's formula, the
+// without recurrent dropout: the layer class, the parameter count against lib/cells/layer-kinds.ts's formula, the
 // code path Keras took and the epochs it timed. Creates .venv-keras on first use. Needs the IMDB archive.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,12 +9,12 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadImdb } from '../lib/imdb';
-import { exportImdb } from '../lib/imdb-export';
-import { kerasPython } from '../lib/keras-python';
-import { ROOT } from '../lib/paths';
-import { multiplyAddsPerStep, paramCount } from '../lib/recurrent-layers';
-import { PROFILES } from '../lib/train-config';
+import { loadImdb } from '../lib/data/imdb';
+import { exportImdb } from '../lib/data/export';
+import { kerasPython } from '../lib/keras/python';
+import { ROOT } from '../lib/util/paths';
+import { multiplyAddsPerStep, paramCount } from '../lib/cells/layer-kinds';
+import { PROFILES } from '../lib/training/config';
 import { CliError } from '../scripts/cli';
 import {
   arithmeticKind,
@@ -25,7 +25,7 @@ import {
   planRuns,
   type KerasJson,
 } from '../scripts/bench-epoch';
-import type { BenchCell } from '../lib/epoch-benchmark';
+import type { BenchCell } from '../lib/experiments/epoch-benchmark';
 
 const ARCHIVE = process.env.IMDB_ARCHIVE || path.resolve(ROOT, '..', 'shared', 'data', 'aclImdb_v1-labeled.tar.gz');
 const REFERENCE = PROFILES.full;
@@ -144,7 +144,7 @@ describe('the Keras side at smoke size (keras_reference.py, Keras 2.12)', () => 
     return JSON.parse(fs.readFileSync(out, 'utf8')) as KerasJson;
   }
 
-  /** Embedding + the recurrent layer by lib/recurrent-layers.ts's formula + Dense(1). */
+  /** Embedding + the recurrent layer by lib/cells/layer-kinds.ts's formula + Dense(1). */
   const expectedParams = (cell: BenchCell) =>
     REFERENCE.numWords * REFERENCE.embeddingDim +
     paramCount(arithmeticKind(cell), REFERENCE.embeddingDim, REFERENCE.units) +

@@ -132,7 +132,7 @@ export function reportProblems(expected: ReportExpectation, obs: ReportObservati
   return problems;
 }
 
-// ---- the course's cell diagrams (lib/cell-diagrams.ts): counted like charts ----
+// ---- the course's cell diagrams (lib/view/cell-diagrams.ts): counted like charts ----
 
 /** How many diagrams an executed notebook shows: outputs carrying an `image/svg+xml` representation. */
 export function diagramsShown(executedNotebook: string): number {

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { ROOT } from '../lib/paths';
+import { ROOT } from '../lib/util/paths';
 import { CliError, STOPPED_EXIT, epochChoice, fail, helpText, positiveInteger, runCli, type CliIo, type CliSpec } from '../scripts/cli';
 
 class KnownError extends Error {}

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ROOT } from '../lib/paths';
+import { ROOT } from '../lib/util/paths';
 
 const PRETTIER = path.join(ROOT, 'node_modules', '.bin', 'prettier');
 const GLOBS = ['lib/**/*.ts', 'test/**/*.ts', 'scripts/**/*.{ts,js}'];

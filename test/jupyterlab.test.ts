@@ -146,8 +146,8 @@ async function openPage(browser: Browser, url: string): Promise<Page> {
 }
 
 const PROGRESS_CELL = [
-  'import { imdbProgressPrinter } from "./lib/imdb-download";',
-  'import { trainProgressPrinter } from "./lib/train-progress";',
+  'import { imdbProgressPrinter } from "./lib/data/download";',
+  'import { trainProgressPrinter } from "./lib/training/train-progress";',
   'imdbProgressPrinter()({ stage: "read", reviews: 25000, bytes: 100, totalBytes: 100, done: true });',
   'trainProgressPrinter()({ type: "info", message: "training 2 epochs (progress check)" });',
   'trainProgressPrinter()({ type: "epoch", epochs: 2, runEtaSeconds: 12, record: { epoch: 1, loss: 0.69, accuracy: 0.51, val_loss: 0.68, val_accuracy: 0.55, seconds: 12 } });',
@@ -179,8 +179,8 @@ before(async () => {
       nbformat_minor: 4,
       metadata: { kernelspec: { name: 'tslab', display_name: 'TypeScript (GRU course)', language: 'typescript' } },
       cells: [
-        { cell_type: 'markdown', metadata: {}, source: '# JupyterLab check\nA chart drawn through `lib/display.ts`.' },
-        cell('import { historyChart } from "./lib/plot";\nimport { show } from "./lib/display";'),
+        { cell_type: 'markdown', metadata: {}, source: '# JupyterLab check\nA chart drawn through `lib/view/display.ts`.' },
+        cell('import { historyChart } from "./lib/view/plot";\nimport { show } from "./lib/view/display";'),
         cell('show(historyChart("Model Loss", { Train: [0.6, 0.4, 0.3], Validation: [0.55, 0.45, 0.5] }));'),
         // Ordinary progress through the library's default printers (the IMDB loader's and training's): never red.
         cell(PROGRESS_CELL),

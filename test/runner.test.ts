@@ -199,7 +199,7 @@ test("live progress on stdout: notebook i/n, each cell as it starts, a long cell
 describe('reports: plotly.js shared in assets/, or inline with --self-contained', () => {
   const cells = [
     'md:# A chart\nThe update gate $z_t = \\sigma(W_z x_t)$ and one chart.',
-    'import { historyChart } from "./lib/plot";\nimport { show } from "./lib/display";',
+    'import { historyChart } from "./lib/view/plot";\nimport { show } from "./lib/view/display";',
     'show(historyChart("Model Loss", { Train: [0.6, 0.4], Validation: [0.55, 0.5] }));',
     'show(historyChart("Accuracy", { Train: [0.6, 0.7], Validation: [0.5, 0.6] }));',
   ];

@@ -18,9 +18,10 @@ test("every lib module compiles under tslab's own compiler (non-strict TypeScrip
     };
   };
   const modules = fs
-    .readdirSync(path.join(ROOT, 'lib'))
+    .readdirSync(path.join(ROOT, 'lib'), { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.ts'))
-    .map((f) => f.replace(/\.ts$/, ''));
+    .map((f) => f.replace(/\.ts$/, ''))
+    .sort();
   const cwd = process.cwd();
   process.chdir(ROOT); // tslab resolves ./lib from its working directory, as the kernel does
   try {
