@@ -320,8 +320,8 @@ interface WireMessage {
 describe('in a tslab kernel (real compiler and executor, fake ZeroMQ sockets)', () => {
   test('a cell with two show() calls publishes two display_data messages; plotly.js only in the first', { timeout: 120_000 }, () => {
     const cell = [
-      'import { show } from "../lib/display";',
-      'import { historyChart, heatmap } from "../lib/plot";',
+      'import { show } from "./lib/view/display";',
+      'import { historyChart, heatmap } from "./lib/view/plot";',
       'show(historyChart("Model Loss", { Train: [0.69, 0.52, 0.41], Validation: [0.66, 0.55, 0.5] }));',
       'show(heatmap([[0.1, 0.9], [0.4, 0.6]], ["the", "movie"], ["z_t", "r_t"], { title: "GRU gates" }));',
     ].join('\n');
@@ -383,7 +383,7 @@ describe('liveTextLine', () => {
 
   test('in a real tslab kernel: the cell publishes display_data then update_display_data with one display_id', { timeout: 120_000 }, () => {
     const cell = [
-      'import { liveTextLine } from "../lib/display";',
+      'import { liveTextLine } from "./lib/view/display";',
       'const line = liveTextLine()!;',
       'line("epoch 1/2 batch 1/63"); line("epoch 1/2 batch 63/63");',
     ].join('\n');
