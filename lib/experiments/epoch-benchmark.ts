@@ -1,6 +1,7 @@
 /**
  * The recorded epoch benchmark of the three cells: `data/benchmarks/epoch-cells.json`, written by
- * `npm run bench:epoch -- --json data/benchmarks/epoch-cells.json` (scripts/bench-epoch.ts). One full reference epoch
+ * `npm run bench:epoch -- --json data/benchmarks/epoch-cells.json` (scripts/bench-epoch.ts; its plan, runs and report:
+ * lib/experiments/epoch-plan.ts, epoch-runs.ts, epoch-report.ts). One full reference epoch
  * (25,000 training reviews, validation on the 25,000 test reviews, 500 ids, batch 32) of each cell in the course's
  * own layer and in Keras 2.12 (TensorFlow 2.12 in Python) with recurrent dropout 0.2 and 0, on the same arrays,
  * interleaved per cell, with the machine's load average before and after each run. Notebook 05 shows it beside
@@ -10,13 +11,12 @@ import pl from 'nodejs-polars';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '../util/paths';
-import { mean } from '../util/stats';
+import { mean, round } from '../util/stats';
+import { CELLS, CELL_LABELS, type Cell } from '../cells/layer-kinds';
+import { unknownCellHint, type BenchSide } from './epoch-plan';
 
 /** Where the recorded benchmark lives in the repository. */
 export const EPOCH_BENCHMARK_FILE = path.join(ROOT, 'data', 'benchmarks', 'epoch-cells.json');
-
-/** A cell as the benchmark (and scripts/keras_reference.py --cell) spells it. */
-export type BenchCell = 'gru' | 'lstm' | 'simple_rnn';
 
 /** One epoch of one run, in seconds (training, validation, both) and validation accuracy. */
 export interface BenchEpoch {
@@ -29,8 +29,8 @@ export interface BenchEpoch {
 
 /** One run: a cell on one side ('course': this project's layer; 'keras': Keras 2.12) with one recurrent dropout. */
 export interface BenchRun {
-  cell: BenchCell;
-  side: 'course' | 'keras';
+  cell: Cell;
+  side: BenchSide;
   recurrentDropout: number;
   /** What ran, e.g. "course lstm (kerasLstm, tfjs-node)" or "Keras 2.12.0 lstm R=0". */
   label: string;
@@ -53,7 +53,7 @@ export interface EpochBenchmarkRecord {
   runs: BenchRun[];
 }
 
-/** Reads and checks the recorded benchmark; a missing or malformed file is a clear error naming it. */
+/** Reads and checks the recorded benchmark; a missing or malformed file, or a cell of another name, is a clear error naming it. */
 export function readEpochBenchmark(file = EPOCH_BENCHMARK_FILE): EpochBenchmarkRecord {
   let record: EpochBenchmarkRecord;
   try {
@@ -62,10 +62,10 @@ export function readEpochBenchmark(file = EPOCH_BENCHMARK_FILE): EpochBenchmarkR
     throw new Error(`epoch benchmark: cannot read ${file} (${(err as Error).message}); make it with npm run bench:epoch -- --json ${file}`);
   }
   const ok =
-    Array.isArray(record.runs) &&
-    record.runs.length > 0 &&
-    record.runs.every((r) => ['gru', 'lstm', 'simple_rnn'].includes(r.cell) && Array.isArray(r.epochs) && r.epochs.length > 0);
+    Array.isArray(record.runs) && record.runs.length > 0 && record.runs.every((r) => Array.isArray(r.epochs) && r.epochs.length > 0);
   if (!ok) throw new Error(`epoch benchmark: ${file} holds no runs with epochs; make it again with npm run bench:epoch -- --json ${file}`);
+  const bad = record.runs.find((r) => !(CELLS as readonly string[]).includes(r.cell));
+  if (bad) throw new Error(`epoch benchmark: ${file}, run "${bad.label}": its cell ${unknownCellHint(String(bad.cell))}`);
   return record;
 }
 
@@ -79,31 +79,23 @@ export function benchSecondsPerEpoch(run: BenchRun): { train: number; validation
 }
 
 /** The run of a cell on a side with a recurrent dropout, or undefined. */
-export function benchRun(
-  record: EpochBenchmarkRecord,
-  cell: BenchCell,
-  side: 'course' | 'keras',
-  recurrentDropout: number,
-): BenchRun | undefined {
+export function benchRun(record: EpochBenchmarkRecord, cell: Cell, side: BenchSide, recurrentDropout: number): BenchRun | undefined {
   return record.runs.find((r) => r.cell === cell && r.side === side && r.recurrentDropout === recurrentDropout);
 }
 
-const CELL_LABEL: Record<BenchCell, string> = { simple_rnn: 'SimpleRNN', gru: 'GRU', lstm: 'LSTM' };
-
 /** One row per run: cell, side, recurrent dropout, seconds per epoch (training, validation, total), validation accuracy after the last epoch, Keras's path. */
 export function epochBenchmarkFrame(record: EpochBenchmarkRecord): pl.DataFrame {
-  const order: BenchCell[] = ['simple_rnn', 'gru', 'lstm'];
+  const order: Cell[] = ['simpleRnn', 'gru', 'lstm'];
   const runs = [...record.runs].sort((a, b) => order.indexOf(a.cell) - order.indexOf(b.cell));
   const s = runs.map(benchSecondsPerEpoch);
-  const r1 = (x: number) => Math.round(x * 10) / 10;
   return pl.DataFrame({
-    cell: runs.map((r) => CELL_LABEL[r.cell]),
+    cell: runs.map((r) => CELL_LABELS[r.cell]),
     side: runs.map((r) => (r.side === 'course' ? 'this course (native graphs)' : 'Keras 2.12 (TF 2.12, Python)')),
     'recurrent dropout': runs.map((r) => r.recurrentDropout),
-    's train / epoch': s.map((x) => r1(x.train)),
-    's validation / epoch': s.map((x) => r1(x.validation)),
-    's / epoch': s.map((x) => r1(x.total)),
-    'val acc %': runs.map((r) => Math.round(10000 * r.epochs[r.epochs.length - 1].valAccuracy) / 100),
+    's train / epoch': s.map((x) => round(x.train, 1)),
+    's validation / epoch': s.map((x) => round(x.validation, 1)),
+    's / epoch': s.map((x) => round(x.total, 1)),
+    'val acc %': runs.map((r) => round(100 * r.epochs[r.epochs.length - 1].valAccuracy, 2)),
     'Keras path': runs.map((r) => r.path ?? ''),
   });
 }
