@@ -52,8 +52,8 @@ export const GATE_VARIANTS: readonly GateVariant[] = [
   { id: 'kerasSimpleRnn', label: 'SimpleRNN', rnn: 'kerasSimpleRnn', meaning: "no gates: the course's KerasSimpleRNN" },
 ];
 
-// The gate comparison's budget: shorter than the cell comparison's (lib/experiments/compare.ts), because it trains 12 runs (four
-// models, three seeds): 5,000 training and 5,000 test reviews of 200 ids, 4 epochs in full.
+// The gate comparison's budget: shorter than the cell comparison's (lib/experiments/compare.ts), because it trains every
+// model of GATE_VARIANTS once per seed of GATE_SEEDS (GATE_VARIANTS.length x GATE_SEEDS[profile].length runs).
 const GATE_BUDGETS: Readonly<Record<Profile, Partial<TrainConfig>>> = {
   full: { trainSize: 5_000, testSize: 5_000, maxLen: 200, epochs: 4 },
   ci: { trainSize: 1_000, testSize: 500, maxLen: 80, epochs: 2 },
