@@ -74,9 +74,9 @@ export function comparedLayer(rnn: RnnKind): ComparedLayer {
   return layer;
 }
 
-// The budget every layer gets. full: the reference run's data and sizes (25,000 training reviews of 500 ids, validated
-// on the 25,000 test reviews) for as many epochs as fit in about 15 minutes for all runs on this 2-core machine
-// (seconds per epoch as measured: README.md, "GRU vs LSTM vs simple RNN"). ci: a smoke test of the pipeline.
+// The budget every layer gets. full: the reference run's data and sizes (validated on the test reviews) for as many
+// epochs as fit in about 15 minutes for all runs on this 2-core machine (the seconds per epoch measured:
+// data/benchmarks/cells-comparison.json). ci: a smoke test of the pipeline.
 const BUDGETS: Readonly<Record<Profile, Partial<TrainConfig>>> = {
   full: { trainSize: 25_000, testSize: 25_000, maxLen: 500, epochs: 1 },
   ci: { trainSize: 1_000, testSize: 500, maxLen: 80, epochs: 2 },

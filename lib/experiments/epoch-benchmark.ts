@@ -1,11 +1,11 @@
 /**
  * The recorded epoch benchmark of the three cells: `data/benchmarks/epoch-cells.json`, written by
  * `npm run bench:epoch -- --json data/benchmarks/epoch-cells.json` (scripts/bench-epoch.ts; its plan, runs and report:
- * lib/experiments/epoch-plan.ts, epoch-runs.ts, epoch-report.ts). One full reference epoch
- * (25,000 training reviews, validation on the 25,000 test reviews, 500 ids, batch 32) of each cell in the course's
- * own layer and in Keras 2.12 (TensorFlow 2.12 in Python) with recurrent dropout 0.2 and 0, on the same arrays,
- * interleaved per cell, with the machine's load average before and after each run. Notebook 05 shows it beside
- * its live timings as the Keras reference points (the machine could not afford to train Keras live in a report).
+ * lib/experiments/epoch-plan.ts, epoch-runs.ts, epoch-report.ts). One full reference epoch (the sizes are the record's
+ * `config`) of each cell in the course's own layer and in Keras 2.12 (TensorFlow 2.12 in Python) at the recurrent
+ * dropouts its runs name, on the same arrays, interleaved per cell, with the machine's load average before and after
+ * each run. Notebook 05 shows it beside its live timings as the Keras reference points (the machine could not afford
+ * to train Keras live in a report); README.md shows its table (lib/experiments/tables.ts).
  */
 import pl from 'nodejs-polars';
 import * as fs from 'node:fs';

@@ -52,7 +52,7 @@ export const GATE_VARIANTS: readonly GateVariant[] = [
 ];
 
 // The gate comparison's budget: shorter than the cell comparison's (lib/experiments/compare.ts), because it trains every
-// variant of GATE_VARIANTS with every seed of GATE_SEEDS.
+// model of GATE_VARIANTS once per seed of GATE_SEEDS (GATE_VARIANTS.length x GATE_SEEDS[profile].length runs).
 const GATE_BUDGETS: Readonly<Record<Profile, Partial<TrainConfig>>> = {
   full: { trainSize: 5_000, testSize: 5_000, maxLen: 200, epochs: 4 },
   ci: { trainSize: 1_000, testSize: 500, maxLen: 80, epochs: 2 },
