@@ -128,6 +128,7 @@ async function main({ values }: CliContext): Promise<void> {
       commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', cwd: ROOT }).stdout.trim(),
       measuredAt: machine.at,
       cpuModel: machine.cpuModel,
+      matmulN,
     });
     await fsp.mkdir(path.dirname(json), { recursive: true });
     await fsp.writeFile(json, `${JSON.stringify(record, null, 1)}\n`);

@@ -18,12 +18,16 @@ import { unknownCellHint, type BenchSide } from './epoch-plan';
 /** Where the recorded benchmark lives in the repository. */
 export const EPOCH_BENCHMARK_FILE = path.join(ROOT, 'data', 'benchmarks', 'epoch-cells.json');
 
-/** One epoch of one run, in seconds (training, validation, both) and validation accuracy. */
+/** One epoch of one run, in seconds (training, validation, both), its losses and accuracies. */
 export interface BenchEpoch {
   epoch: number;
   trainSeconds: number;
   valSeconds: number;
   seconds: number;
+  /** Training loss and accuracy, validation loss (absent in records written before they were kept). */
+  loss?: number;
+  accuracy?: number;
+  valLoss?: number;
   valAccuracy: number;
 }
 
@@ -36,8 +40,12 @@ export interface BenchRun {
   label: string;
   /** Parameters of the whole model. */
   params: number;
+  /** GFLOP/s of one large float32 matmul through the run's TensorFlow build (the report's yardstick). */
+  matmulGflops?: number;
   /** Keras only: the code path it took and why (fused standard_lstm, or the generic loop), else null. */
   path: string | null;
+  /** How the run was set up, as the report's "Setup of each run" lists it (layer, versions, threads, ...). */
+  facts?: Record<string, string | number>;
   epochs: BenchEpoch[];
 }
 
@@ -47,6 +55,10 @@ export interface EpochBenchmarkRecord {
   commit: string;
   measuredAt: string;
   cpuModel: string;
+  /** What of the record was not written by `command` (e.g. transcribed from its report), if anything. */
+  note?: string;
+  /** The size n of the n x n matmul each run measured (runs' matmulGflops). */
+  matmulN?: number;
   config: { trainSize: number; testSize: number; maxLen: number; batchSize: number; epochs: number };
   /** `uptime` before and after each run. */
   loads: string[];

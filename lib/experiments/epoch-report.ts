@@ -8,9 +8,10 @@
  */
 import { mean } from '../util/stats';
 import { CELL_LABELS, COURSE_KINDS, RECURRENT_LAYERS, multiplyAddsPerStep, paramCount, type Cell } from '../cells/layer-kinds';
-import type { TrainConfig } from '../training/config';
+import { resolveConfig, type TrainConfig } from '../training/config';
 import { cellRatios, epochFlops, rLabel, type BenchSide } from './epoch-plan';
 import type { KerasPath, RunResult } from './epoch-runs';
+import type { BenchRun, EpochBenchmarkRecord } from './epoch-benchmark';
 
 /** What the report is made of: the config, the cells and Keras's recurrent dropouts asked for, the runs and loads. */
 export interface ReportInput {
@@ -120,8 +121,9 @@ function ratioTable(x: ReportInput): string[] {
 
 /** Throughput of every run: the epoch's matrix arithmetic over its time, against a large matmul of the same build. */
 function throughputTable(x: ReportInput): string[] {
+  const matmul = Number.isFinite(x.matmulN) ? `${x.matmulN}×${x.matmulN} matmul` : 'matmul';
   const lines = [
-    `| run | params | GFLOP per epoch | GFLOP/s training | GFLOP/s validation | GFLOP/s epoch | ${x.matmulN}×${x.matmulN} matmul GFLOP/s | utilisation, epoch |`,
+    `| run | params | GFLOP per epoch | GFLOP/s training | GFLOP/s validation | GFLOP/s epoch | ${matmul} GFLOP/s | utilisation, epoch |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const r of x.runs) {
@@ -130,7 +132,7 @@ function throughputTable(x: ReportInput): string[] {
     const gTotal = f.total / p.total / 1e9;
     lines.push(
       `| ${r.label} | ${r.params.toLocaleString('en-US')} | ${fmt(f.total / 1e9)} | ${fmt(f.train / p.train / 1e9)} | ${fmt(f.validation / p.val / 1e9)} | ` +
-        `${fmt(gTotal)} | ${fmt(r.matmulGflops)} | ${fmt((100 * gTotal) / r.matmulGflops)} % |`,
+        `${fmt(gTotal)} | ${fmt(r.matmulGflops)} | ${Number.isFinite(r.matmulGflops) ? `${fmt((100 * gTotal) / r.matmulGflops)} %` : 'n/a'} |`,
     );
   }
   return lines;
@@ -183,6 +185,62 @@ function setupSection(x: ReportInput): string[] {
   ];
 }
 
+/** Keras's path from the record's words for it ("fused ... 'standard_gru' ..." or "generic keras.backend.rnn: ..."). */
+function recordedPath(run: BenchRun): KerasPath | undefined {
+  if (run.path === null) return undefined;
+  const traced = run.facts?.['fused functions in the traced training step'];
+  const fused = run.path.startsWith('fused') ? /'(standard_\w+)'/.exec(run.path) : null;
+  return {
+    kind: fused ? 'fused' : 'generic',
+    function: fused ? fused[1] : run.path.replace(/^generic /, '').split(':')[0],
+    text: run.path,
+    traced: traced === undefined ? null : String(traced) === 'none' ? [] : String(traced).split(', '),
+  };
+}
+
+/**
+ * The report's input from a record (data/benchmarks/epoch-cells.json): its runs, loads and machine, the reference
+ * model's sizes at the record's config. A figure the record lacks (an older record) shows as n/a.
+ */
+export function reportInputOfRecord(record: EpochBenchmarkRecord): ReportInput {
+  const course = record.runs.find((r) => r.side === 'course');
+  const overrides = { ...record.config, ...(course ? { recurrentDropout: course.recurrentDropout } : {}) };
+  const config = resolveConfig({ profile: 'full', env: {}, overrides });
+  const runs = record.runs.map((r): RunResult => ({
+    cell: r.cell,
+    side: r.side,
+    recurrentDropout: r.recurrentDropout,
+    label: r.label,
+    params: r.params,
+    matmulGflops: r.matmulGflops ?? NaN,
+    epochs: r.epochs.map((e) => ({ ...e, loss: e.loss ?? NaN, accuracy: e.accuracy ?? NaN, valLoss: e.valLoss ?? NaN })),
+    facts: r.facts ?? {},
+    path: recordedPath(r),
+  }));
+  const cells = [...new Set(record.runs.map((r) => r.cell))];
+  const recurrentDropouts = [...new Set(record.runs.filter((r) => r.side === 'keras').map((r) => r.recurrentDropout))];
+  const machine = { cpuModel: record.cpuModel, cpus: NaN, at: record.measuredAt };
+  return { config, cells, recurrentDropouts, runs, loads: record.loads, machine, matmulN: record.matmulN ?? NaN };
+}
+
+/** The report without its heading and machine line: the tables, the FLOP counts, the setup and the load. */
+export function epochReportBody(x: ReportInput): string {
+  return [
+    ...epochTable(x),
+    '',
+    ...summaryTable(x),
+    '',
+    ...ratioTable(x),
+    ...throughputTable(x),
+    '',
+    ...flopsSection(x.config, x.cells),
+    '',
+    ...setupSection(x),
+  ]
+    .join('\n')
+    .trimEnd();
+}
+
 /** The whole report, in Markdown. */
 export function epochReport(x: ReportInput): string {
   const { config } = x;
@@ -194,15 +252,7 @@ export function epochReport(x: ReportInput): string {
     '',
     `Machine: ${x.machine.cpuModel}, ${x.machine.cpus} logical CPUs; ${x.machine.at}`,
     '',
-    ...epochTable(x),
+    epochReportBody(x),
     '',
-    ...summaryTable(x),
-    '',
-    ...ratioTable(x),
-    ...throughputTable(x),
-    '',
-    ...flopsSection(config, x.cells),
-    '',
-    ...setupSection(x),
   ].join('\n');
 }

@@ -272,7 +272,7 @@ export function benchmarkRecord(
   runs: readonly RunResult[],
   loads: readonly string[],
   config: TrainConfig,
-  made: { command: string; commit: string; measuredAt: string; cpuModel: string },
+  made: { command: string; commit: string; measuredAt: string; cpuModel: string; matmulN: number },
 ): EpochBenchmarkRecord {
   return {
     ...made,
@@ -290,12 +290,17 @@ export function benchmarkRecord(
       recurrentDropout: r.recurrentDropout,
       label: r.label,
       params: r.params,
+      matmulGflops: r.matmulGflops,
       path: r.path ? r.path.text : null,
+      facts: Object.fromEntries(Object.entries(r.facts).map(([k, v]) => [k, typeof v === 'number' ? v : String(v)])),
       epochs: r.epochs.map((e) => ({
         epoch: e.epoch,
         trainSeconds: e.trainSeconds,
         valSeconds: e.valSeconds,
         seconds: e.seconds,
+        loss: e.loss,
+        accuracy: e.accuracy,
+        valLoss: e.valLoss,
         valAccuracy: e.valAccuracy,
       })),
     })),

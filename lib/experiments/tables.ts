@@ -15,6 +15,7 @@ import { ROOT } from '../util/paths';
 import { CELL_LABELS, RECURRENT_LAYERS, type Cell } from '../cells/layer-kinds';
 import { loadReferenceRun, type ReferenceRun } from './reference-run';
 import { benchRun, benchSecondsPerEpoch, readEpochBenchmark, type EpochBenchmarkRecord } from './epoch-benchmark';
+import { epochReportBody, reportInputOfRecord } from './epoch-report';
 import {
   readRecord,
   type CellsComparisonRecord,
@@ -242,6 +243,10 @@ export const TABLES: Readonly<Record<string, TableSource>> = {
   'epoch-cells': {
     records: [benchmarks('epoch-cells.json')],
     render: (root) => epochCellsTable(readEpochBenchmark(at(root, 'epoch-cells.json'))),
+  },
+  'epoch-cells-report': {
+    records: [benchmarks('epoch-cells.json')],
+    render: (root) => epochReportBody(reportInputOfRecord(readEpochBenchmark(at(root, 'epoch-cells.json')))),
   },
   'gate-variants': {
     records: [benchmarks('gate-variants.json')],

@@ -25,6 +25,7 @@ import {
   type RunResult,
 } from '../../lib/experiments/epoch-runs';
 import { epochBenchmarkFrame, readEpochBenchmark } from '../../lib/experiments/epoch-benchmark';
+import { epochReport, epochReportBody, reportInputOfRecord } from '../../lib/experiments/epoch-report';
 
 const ARCHIVE = process.env.IMDB_ARCHIVE || path.resolve(ROOT, '..', 'shared', 'data', 'aclImdb_v1-labeled.tar.gz');
 const REFERENCE = PROFILES.full;
@@ -122,6 +123,7 @@ test('the record of the runs is what readEpochBenchmark reads back: cells in the
     commit: 'abc1234',
     measuredAt: '2026-12-07T00:00:00.000Z',
     cpuModel: 'test CPU',
+    matmulN: 2048,
   };
   const record = benchmarkRecord([course, keras], ['before: load 1', 'after: load 2'], { ...REFERENCE, epochs: 1 }, made);
   assert.deepEqual(record.config, { trainSize: 25_000, testSize: 25_000, maxLen: 500, batchSize: 32, epochs: 1 });
@@ -129,7 +131,11 @@ test('the record of the runs is what readEpochBenchmark reads back: cells in the
     record.runs.map((r) => `${r.cell} ${r.side} ${r.recurrentDropout} ${r.path ?? 'no path'}`),
     ['simpleRnn course 0.2 no path', 'simpleRnn keras 0 generic keras.backend.rnn: SimpleRNN has no fused path'],
   );
-  assert.deepEqual(record.runs[1].epochs, [{ epoch: 1, trainSeconds: 60, valSeconds: 15, seconds: 80, valAccuracy: 0.6 }]);
+  assert.deepEqual(record.runs[1].epochs, [
+    { epoch: 1, trainSeconds: 60, valSeconds: 15, seconds: 80, loss: 0.69, accuracy: 0.52, valLoss: 0.67, valAccuracy: 0.6 },
+  ]);
+  assert.equal(record.runs[1].matmulGflops, 150);
+  assert.equal(record.runs[1].facts?.cpus, 2);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'epoch-record-'));
   try {
     const file = path.join(dir, 'record.json');
@@ -146,6 +152,44 @@ test('the record of the runs is what readEpochBenchmark reads back: cells in the
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the report made from a record (BENCHMARKS.md's copy) is the report of the runs it was written from", () => {
+  const json = kerasJson();
+  const simple = kerasRunResult({ cell: 'simpleRnn', side: 'keras', recurrentDropout: 0 }, json, REFERENCE);
+  const fusedPath = "fused LSTM function (cuDNN on a GPU, the tf.function 'standard_lstm' while loop on a CPU): recurrent_dropout=0";
+  json.rnn = {
+    ...json.rnn,
+    layer_class: 'LSTM',
+    path_kind: 'fused',
+    function: 'standard_lstm',
+    path: fusedPath,
+    traced_functions: ['standard_lstm'],
+  };
+  const lstm = kerasRunResult({ cell: 'lstm', side: 'keras', recurrentDropout: 0 }, json, REFERENCE);
+  const course: RunResult = { ...simple, side: 'course', recurrentDropout: 0.2, label: 'course simpleRnn', path: undefined };
+  const runs = [course, simple, { ...lstm, epochs: lstm.epochs.map((e) => ({ ...e, seconds: 160 })) }];
+  const loads = ['before: load 1', 'after: load 2'];
+  const config = { ...REFERENCE, epochs: 1 };
+  const made = {
+    command: 'npm run bench:epoch',
+    commit: 'abc1234',
+    measuredAt: '2026-12-07T00:00:00.000Z',
+    cpuModel: 'test CPU',
+    matmulN: 1024,
+  };
+  const record = JSON.parse(JSON.stringify(benchmarkRecord(runs, loads, config, made))) as ReturnType<typeof benchmarkRecord>;
+  const machine = { cpuModel: 'test CPU', cpus: 2, at: made.measuredAt };
+  const direct = epochReport({ config, cells: ['simpleRnn', 'lstm'], recurrentDropouts: [0], runs, loads, machine, matmulN: 1024 });
+  const body = epochReportBody(reportInputOfRecord(record));
+  assert.ok(direct.includes(`\n${body}\n`), `the record's report:\n${body}\n\nis not the runs' report:\n${direct}`);
+  assert.match(body, /\| SimpleRNN \|.*\| generic keras\.backend\.rnn \|/);
+  assert.match(body, /1024×1024 matmul/);
+  // a record written before losses, matmul and setup were kept: those are n/a, the seconds are still there
+  const old = { ...record, matmulN: undefined, runs: record.runs.map((r) => ({ ...r, matmulGflops: undefined, facts: undefined })) };
+  const oldBody = epochReportBody(reportInputOfRecord(old));
+  assert.match(oldBody, /\| course simpleRnn \| 1,313,025 \| 3276\.8 \| 41\.0 \| 54\.6 \| 41\.0 \| n\/a \| n\/a \|/);
+  assert.match(oldBody, /\| matmul GFLOP\/s \|/);
 });
 
 describe('the Keras side at smoke size (keras_reference.py, Keras 2.12)', () => {
