@@ -26,6 +26,9 @@ export type Cell = 'gru' | 'lstm' | 'simpleRnn';
 /** Every Cell, in the order the epoch benchmark runs them. */
 export const CELLS: readonly Cell[] = ['gru', 'lstm', 'simpleRnn'];
 
+/** The cells by their gates, none (SimpleRNN), two (GRU: z, r), three (LSTM: i, f, o): the order of the tables. */
+export const CELLS_BY_GATES: readonly Cell[] = ['simpleRnn', 'gru', 'lstm'];
+
 /** Each cell's name in tables and legends (Keras's class name). */
 export const CELL_LABELS: Readonly<Record<Cell, string>> = { gru: 'GRU', lstm: 'LSTM', simpleRnn: 'SimpleRNN' };
 

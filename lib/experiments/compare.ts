@@ -17,7 +17,7 @@ import { RUNS_DIR } from '../util/paths';
 import { mean } from '../util/stats';
 import type { ImdbData } from '../data/imdb';
 import { recurrentLayerOf, totalParams } from '../training/model';
-import { CELL_LABELS, COURSE_KINDS, EAGER_KINDS, type Cell, type RnnKind } from '../cells/layer-kinds';
+import { CELLS_BY_GATES, CELL_LABELS, COURSE_KINDS, EAGER_KINDS, type Cell, type RnnKind } from '../cells/layer-kinds';
 import type { EpochRecord } from '../training/run-dir';
 import type { ProgressEvent } from '../training/train-progress';
 import { PROFILES, validateConfig, type TrainConfig } from '../training/config';
@@ -33,9 +33,6 @@ export interface ComparedLayer {
   implementation: string;
 }
 
-/** The cells in the order of the comparison's tables: no gates, then the GRU, then the LSTM. */
-const TABLE_ORDER: readonly Cell[] = ['simpleRnn', 'gru', 'lstm'];
-
 const COURSE_IMPLEMENTATION: Readonly<Record<Cell, string>> = {
   simpleRnn: 'KerasSimpleRNN (native TF graphs)',
   gru: 'KerasGRU, reset_after=True (native TF graphs)',
@@ -49,7 +46,7 @@ const EAGER_IMPLEMENTATION: Readonly<Record<Cell, string>> = {
 };
 
 /** The trained comparison, at equal implementation quality: the course's three layers on one native-graph engine. */
-export const COMPARED_LAYERS: readonly ComparedLayer[] = TABLE_ORDER.map((cell) => ({
+export const COMPARED_LAYERS: readonly ComparedLayer[] = CELLS_BY_GATES.map((cell) => ({
   rnn: COURSE_KINDS[cell],
   label: CELL_LABELS[cell],
   cell,
@@ -57,7 +54,7 @@ export const COMPARED_LAYERS: readonly ComparedLayer[] = TABLE_ORDER.map((cell) 
 }));
 
 /** Reference points, timed per batch but not trained: TensorFlow.js's eager layers with Keras's settings. */
-export const EAGER_LAYERS: readonly ComparedLayer[] = TABLE_ORDER.map((cell) => ({
+export const EAGER_LAYERS: readonly ComparedLayer[] = CELLS_BY_GATES.map((cell) => ({
   rnn: EAGER_KINDS[cell],
   label: `${CELL_LABELS[cell]} (tf.layers)`,
   cell,

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '../util/paths';
 import { mean, round } from '../util/stats';
-import { CELLS, CELL_LABELS, type Cell } from '../cells/layer-kinds';
+import { CELLS, CELLS_BY_GATES, CELL_LABELS, type Cell } from '../cells/layer-kinds';
 import { unknownCellHint, type BenchSide } from './epoch-plan';
 
 /** Where the recorded benchmark lives in the repository. */
@@ -97,8 +97,7 @@ export function benchRun(record: EpochBenchmarkRecord, cell: Cell, side: BenchSi
 
 /** One row per run: cell, side, recurrent dropout, seconds per epoch (training, validation, total), validation accuracy after the last epoch, Keras's path. */
 export function epochBenchmarkFrame(record: EpochBenchmarkRecord): pl.DataFrame {
-  const order: Cell[] = ['simpleRnn', 'gru', 'lstm'];
-  const runs = [...record.runs].sort((a, b) => order.indexOf(a.cell) - order.indexOf(b.cell));
+  const runs = [...record.runs].sort((a, b) => CELLS_BY_GATES.indexOf(a.cell) - CELLS_BY_GATES.indexOf(b.cell));
   const s = runs.map(benchSecondsPerEpoch);
   return pl.DataFrame({
     cell: runs.map((r) => CELL_LABELS[r.cell]),

@@ -12,7 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '../util/paths';
-import { CELL_LABELS, RECURRENT_LAYERS, type Cell } from '../cells/layer-kinds';
+import { CELLS_BY_GATES, CELL_LABELS, RECURRENT_LAYERS, type Cell } from '../cells/layer-kinds';
 import { loadReferenceRun, type ReferenceRun } from './reference-run';
 import { benchRun, benchSecondsPerEpoch, readEpochBenchmark, type EpochBenchmarkRecord } from './epoch-benchmark';
 import { epochReportBody, reportInputOfRecord } from './epoch-report';
@@ -120,7 +120,7 @@ export function epochCellsTable(record: EpochBenchmarkRecord): string {
     const run = benchRun(record, cell, s.side, s.dropout);
     return run ? benchSecondsPerEpoch(run).total : undefined;
   };
-  const cells: Cell[] = (['simpleRnn', 'gru', 'lstm'] as const).filter((cell) => record.runs.some((r) => r.cell === cell));
+  const cells: Cell[] = CELLS_BY_GATES.filter((cell) => record.runs.some((r) => r.cell === cell));
   const rows = cells.map((cell) => [
     CELL_LABELS[cell],
     ...sides.map((s) => seconds(cell, s)?.toFixed(1) ?? 'not run'),

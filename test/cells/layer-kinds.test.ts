@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { buildModel, recurrentLayerOf } from '../../lib/training/model';
 import {
   CELLS,
+  CELLS_BY_GATES,
   CELL_LABELS,
   COURSE_KINDS,
   EAGER_KINDS,
@@ -84,4 +85,14 @@ test('one vocabulary: every cell has a course layer (kerasX) and an eager one (t
     assert.match(now, /^tf/);
   }
   assert.deepEqual(RENAMED_KINDS, { lstm: 'tfLstm', simpleRnn: 'tfSimpleRnn' });
+});
+
+test('CELLS_BY_GATES orders the three cells by their gate blocks: SimpleRNN (1), GRU (3), LSTM (4)', () => {
+  assert.deepEqual([...CELLS_BY_GATES].sort(), [...CELLS].sort());
+  const blocks = CELLS_BY_GATES.map((cell) => RECURRENT_LAYERS[COURSE_KINDS[cell]].blocks);
+  assert.deepEqual(blocks, [1, 3, 4]);
+  assert.deepEqual(
+    CELLS_BY_GATES.map((cell) => CELL_LABELS[cell]),
+    ['SimpleRNN', 'GRU', 'LSTM'],
+  );
 });
