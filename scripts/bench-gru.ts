@@ -22,20 +22,26 @@
  * their loss and gradients are compared.
  *
  *   node --import tsx scripts/bench-gru.ts [--batch 32] [--steps 500] [--units 128] [--reps 5]
- *                                          [--warmup 2] [--only a,b,c]
+ *                                          [--warmup 2] [--only a,b,c] [--json FILE]
  *
  * Other processes share the CPU: the load average is printed with the figures, and so are
  * TensorFlow's thread settings (TF_NUM_INTRAOP_THREADS / TF_NUM_INTEROP_THREADS, read once when
  * TensorFlow starts, so set them on the command line to compare).
  */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-node';
 import { GruWeights, KerasGRU, KerasGRUArgs, KerasGRUCallKwargs, PerGate, kerasGru } from '../lib/cells/gru';
 import { dropoutMask } from '../lib/engine/dropout';
 import { kerasLstm } from '../lib/cells/lstm';
 import { kerasSimpleRnn } from '../lib/cells/simple-rnn';
 import { median } from '../lib/util/stats';
-import { positiveInteger, runCli, type CliContext, type CliSpec } from './cli';
+import { ROOT } from '../lib/util/paths';
+import type { GruStepRecord, GruStepRow } from '../lib/experiments/records';
+import { gruStepTable } from '../lib/experiments/tables';
+import { fail, positiveInteger, runCli, type CliContext, type CliSpec } from './cli';
 
 // ---------------------------------------------------------------------------
 // Options
@@ -44,7 +50,8 @@ const SPEC: CliSpec = {
   name: 'bench-gru',
   summary:
     'Time a recurrent training step and a forward pass: tf.layers.gru, KerasGRU as first written, KerasGRU; tf.layers.lstm, KerasLSTM; tf.layers.simpleRNN, KerasSimpleRNN.',
-  usage: 'node --import tsx scripts/bench-gru.ts [--batch 32] [--steps 500] [--units 128] [--reps 5] [--warmup 2] [--only a,b,c,d,e,f,g]',
+  usage:
+    'node --import tsx scripts/bench-gru.ts [--batch 32] [--steps 500] [--units 128] [--reps 5] [--warmup 2] [--only a,b,c,d,e,f,g] [--json FILE]',
   options: {
     batch: { type: 'string', value: 'N', default: '32', help: 'sequences per batch (default 32)' },
     steps: { type: 'string', value: 'N', default: '500', help: 'time steps per sequence (default 500)' },
@@ -52,6 +59,11 @@ const SPEC: CliSpec = {
     reps: { type: 'string', value: 'N', default: '5', help: 'timed rounds (default 5)' },
     warmup: { type: 'string', value: 'N', default: '2', help: 'untimed rounds first (default 2)' },
     only: { type: 'string', value: 'LIST', help: 'the variants to run, e.g. a,c,d,e (default all: a..g)' },
+    json: {
+      type: 'string',
+      value: 'FILE',
+      help: 'also write the run as a record (lib/experiments/records.ts GruStepRecord), e.g.\ndata/benchmarks/bench-gru-<commit>.json; npm run tables makes its table',
+    },
   },
   exitCodes: { 2: 'bad options' },
 };
@@ -258,6 +270,8 @@ function checkEquivalence(resetAfter: boolean, x: tf.Tensor, y: tf.Tensor): stri
 async function main({ values }: CliContext): Promise<void> {
   const option = (name: string) => positiveInteger(values[name], `--${name}`);
   [BATCH, STEPS, UNITS, REPS, WARMUP] = ['batch', 'steps', 'units', 'reps', 'warmup'].map(option);
+  if (typeof values.json === 'string' && fs.existsSync(values.json) && fs.statSync(values.json).isDirectory())
+    fail(`--json ${values.json} is a directory: give the file to write, e.g. data/benchmarks/bench-gru-<commit>.json`);
   countNativeCalls();
   const only = typeof values.only === 'string' ? values.only.split(',') : null;
   const variants = VARIANTS.filter((v) => only === null || only.includes(v.key));
@@ -268,12 +282,11 @@ async function main({ values }: CliContext): Promise<void> {
       `${REPS} timed rounds after ${WARMUP} warm-up; tfjs-node ${tf.version.tfjs}, ${os.cpus().length} CPUs`,
   );
   const threads = ['TF_NUM_INTRAOP_THREADS', 'TF_NUM_INTEROP_THREADS'].map((v) => `${v}=${process.env[v] ?? '(default)'}`);
-  console.log(
-    `${threads.join(' ')}; load average before: ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  );
+  const loadBefore = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  console.log(`${threads.join(' ')}; load average before: ${loadBefore}`);
 
   if (only === null || (only.includes('b') && only.includes('c'))) {
     const xs = x.slice([0, 0, 0], [Math.min(BATCH, 8), Math.min(STEPS, 50), UNITS]);
@@ -297,44 +310,42 @@ async function main({ values }: CliContext): Promise<void> {
   }
   process.stdout.write('\n');
 
-  const header = [
-    'variant',
-    'resetAfter',
-    'train ms/step',
-    'train CPU ms/step',
-    'predict ms',
-    'eager TF ops/step',
-    'graph runs/step',
-    'train speed vs its tf.layers',
-  ];
-  const rows = variants.map((v, i) => {
-    const train = median(timings[i].train);
+  const rows: GruStepRow[] = variants.map((v, i) => {
     const reference = variants.findIndex((r) => r.key === v.versus);
-    const ratio = reference >= 0 ? `${(median(timings[reference].train) / train).toFixed(2)}x` : '-';
-    const cpu = median(timings[i].trainCpu).toFixed(1);
-    return [
-      v.label,
-      v.resetAfter === null ? '-' : String(v.resetAfter),
-      train.toFixed(1),
-      cpu,
-      median(timings[i].predict).toFixed(1),
-      String(timings[i].ops),
-      String(timings[i].graphRuns),
-      ratio,
-    ];
+    return {
+      variant: v.label,
+      resetAfter: v.resetAfter,
+      trainMs: median(timings[i].train),
+      trainCpuMs: median(timings[i].trainCpu),
+      predictMs: median(timings[i].predict),
+      eagerOps: timings[i].ops,
+      graphRuns: timings[i].graphRuns,
+      ...(reference >= 0 ? { speedup: median(timings[reference].train) / median(timings[i].train) } : {}),
+      roundsMs: timings[i].train,
+    };
   });
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) => `| ${cells.map((cell, c) => cell.padEnd(widths[c])).join(' | ')} |`;
-  console.log([line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
-  console.log(
-    `train ms/step per round: ${variants.map((v, i) => `${v.label}${v.resetAfter === null ? '' : ` ra=${v.resetAfter}`}: ${timings[i].train.map((t) => t.toFixed(0)).join(' ')}`).join('; ')}`,
-  );
-  console.log(
-    `load average after: ${os
-      .loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
-  );
+  console.log(gruStepTable({ rows }, true));
+  const loadAfter = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  console.log(`load average after: ${loadAfter}`);
+  if (typeof values.json === 'string') {
+    const record: GruStepRecord = {
+      what: `a recurrent training step (forward, backward, Adam) and a forward pass: ${variants.map((v) => v.label).join(', ')}`,
+      command: ['npm run bench:gru', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
+      commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', cwd: ROOT }).stdout?.trim() || null,
+      measuredAt: new Date().toISOString(),
+      machine: `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} logical CPUs`,
+      loadBefore,
+      loadAfter,
+      config: { batch: BATCH, steps: STEPS, units: UNITS, reps: REPS, warmup: WARMUP, dropout: DROPOUT },
+      rows,
+    };
+    fs.mkdirSync(path.dirname(values.json), { recursive: true });
+    fs.writeFileSync(values.json, `${JSON.stringify(record, null, 1)}\n`);
+    console.log(`wrote ${values.json} (lib/experiments/records.ts GruStepRecord; npm run tables makes its table)`);
+  }
 }
 
 runCli(SPEC, main);

@@ -9,9 +9,9 @@
  *   node --import tsx scripts/compare.ts --profile full
  *
  * Runs are kept and resumed (a completed one is loaded, not retrained): the comparison's in
- * runs/cells-<profile>/<rnn>[-seed<N>], the gate variants' in runs/compare-<profile>/<variant>[-seed<N>].
+ * runs/cells-<profile>/<rnn>[-seed<N>], the gate variants' in runs/gates-<profile>/<variant>[-seed<N>].
  * The printed figures are also written to runs/cells-<profile>/summary.json (--gates-only:
- * runs/compare-<profile>/gates-summary.json).
+ * runs/gates-<profile>/gates-summary.json).
  * Exit codes: 0 done, 1 failed, 2 bad options, 130 stopped by Ctrl-C.
  */
 import * as fs from 'node:fs';
@@ -19,7 +19,10 @@ import * as path from 'node:path';
 import pl from 'nodejs-polars';
 import { writeFileAtomic } from '../lib/util/files';
 import * as compare from '../lib/experiments/compare';
+import { timeBatches, timingFrame } from '../lib/experiments/batch-timing';
+import { checkClaims, claimFrame, comparisonFrame } from '../lib/experiments/claims';
 import * as gates from '../lib/experiments/gate-variants';
+import { labelledProgressPrinter } from '../lib/training/train-progress';
 import { PROFILE_NAMES, environmentReport, parseProfile, type Profile } from '../lib/util/env';
 import { loadImdb, type ImdbData } from '../lib/data/imdb';
 import { ImdbError } from '../lib/data/errors';
@@ -62,6 +65,84 @@ const SPEC: CliSpec = {
   knownErrors: (err) => (err instanceof ImdbError || err instanceof TrainError ? 1 : undefined),
 };
 
+/** What every part of a run of this script shares: the profile, the output, the data loader and the Ctrl-C signal. */
+interface Session {
+  profile: Profile;
+  signal: AbortSignal;
+  say: (line: string) => void;
+  onProgress: ReturnType<typeof labelledProgressPrinter>;
+  load: (c: TrainConfig) => Promise<ImdbData>;
+}
+
+/** Writes a summary of the printed figures (with the profile, the time and the machine) to `out`. */
+async function writeSummary(s: Session, out: string, summary: Record<string, unknown>): Promise<void> {
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const made = { profile: s.profile, measuredAt: new Date().toISOString(), environment: environmentReport() };
+  await writeFileAtomic(out, JSON.stringify({ ...made, ...summary }, null, 1));
+  s.say(`written: ${out}`);
+}
+
+/** Trains (or loads) the gate variants on data at the gate budget's length (`loaded` when it already is). */
+async function trainGates(s: Session, loaded?: { config: TrainConfig; data: ImdbData }) {
+  const seeds = gates.GATE_SEEDS[s.profile];
+  const budget = gates.gateConfig(s.profile, gates.GATE_VARIANTS[0], seeds[0]);
+  s.say(`what each gate buys: ${gates.GATE_VARIANTS.map((v) => v.id).join(', ')}; ${sizes(budget)}; seeds ${seeds.join(', ')}`);
+  const same =
+    loaded && ['numWords', 'maxLen', 'dataSeed'].every((k) => loaded.config[k as keyof TrainConfig] === budget[k as keyof TrainConfig]);
+  const data = same ? loaded.data : await s.load(budget);
+  const gateRuns = await gates.trainGateVariants(s.profile, data, { signal: s.signal, onProgress: s.onProgress });
+  return { gateRuns, stopped: gateRuns.some((r) => r.outcome === 'stopped') };
+}
+
+/** Prints the gate runs and their effects; returns the effects. */
+function printGates(s: Session, gateRuns: gates.GateRun[]): gates.GateEffect[] {
+  const gateEffects = gates.gateEffects(gateRuns);
+  s.say(`${gates.gateRunFrame(gateRuns).toString()}\n${gates.gateEffectFrame(gateEffects).toString()}`);
+  return gateEffects;
+}
+
+/** --gates-only: the gate variants, their tables and gates-summary.json. */
+async function gatesOnly(s: Session): Promise<number | void> {
+  const { gateRuns, stopped } = await trainGates(s);
+  if (stopped) return STOPPED_EXIT;
+  const gateEffects = printGates(s, gateRuns);
+  const seed = gates.GATE_SEEDS[s.profile][0];
+  await writeSummary(s, path.join(path.dirname(gates.gateRunDir(s.profile, gates.GATE_VARIANTS[0], seed)), 'gates-summary.json'), {
+    gateRuns,
+    gateEffects,
+  });
+}
+
+/** The cell comparison (training, batch timing, the claims), then the gate variants; every table and summary.json. */
+async function cellsAndGates(s: Session, rounds: number): Promise<number | void> {
+  const config = compare.comparisonConfig(s.profile, 'kerasGru');
+  const seeds = compare.COMPARISON_SEEDS[s.profile];
+  s.say(`the cells: ${compare.COMPARED_LAYERS.map((l) => l.implementation).join('; ')}; ${sizes(config)}; seeds ${seeds.join(', ')}`);
+  const data = await s.load(config);
+  const runs = await compare.trainComparison(s.profile, data, { seeds, signal: s.signal, onProgress: s.onProgress });
+  if (runs.some((r) => r.outcome === 'stopped')) return STOPPED_EXIT;
+
+  const timed = compare.TIMED_LAYERS.map((l) => l.rnn);
+  s.say(`timing one training batch (${config.batchSize} reviews x ${config.maxLen} ids) of ${timed.join(', ')} (${rounds} rounds)`);
+  const timings = await timeBatches(timed, config, data.train, { rounds, onRound: (r, n) => s.say(`  round ${r}/${n}`) });
+  if (s.signal.aborted) return STOPPED_EXIT;
+
+  const { gateRuns, stopped } = await trainGates(s, { config, data });
+  if (stopped) return STOPPED_EXIT;
+
+  const checks = checkClaims(runs, timings);
+  s.say(comparisonFrame(runs, timings).toString());
+  s.say(timingFrame(timings, config.trainSize).toString());
+  s.say(claimFrame(checks).toString());
+  for (const c of checks) {
+    const verdict = c.holds === null ? 'undecided (the seeds disagree)' : c.holds ? 'holds' : 'does NOT hold';
+    s.say(`${c.claim}: ${verdict}; GRU / LSTM = ${c.ratio.toFixed(3)} (${c.unit}; ${c.basis})`);
+  }
+  const gateEffects = printGates(s, gateRuns);
+  const out = path.join(path.dirname(compare.comparisonRunDir(s.profile, 'kerasGru')), 'summary.json');
+  await writeSummary(s, out, { runs, timings, checks, gateRuns, gateEffects });
+}
+
 runCli(SPEC, async ({ values, signal }) => {
   let profile: Profile;
   try {
@@ -74,76 +155,17 @@ runCli(SPEC, async ({ values, signal }) => {
   }
   const rounds = values.rounds === undefined ? 5 : positiveInteger(values.rounds, '--rounds');
   const archivePath = values.archive as string | undefined;
-  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const say = (line: string) => void process.stdout.write(`${line}\n`);
   // tables as wide as their columns: every column shown, texts up to 60 characters
   pl.Config.setTblCols(-1);
   pl.Config.setTblWidthChars(240);
   process.env.POLARS_FMT_STR_LEN = '60';
-  const printer = { write: say, ...(values.quiet ? { intervalSeconds: Infinity } : {}) };
-  const load = (c: TrainConfig): Promise<ImdbData> => loadImdb({ numWords: c.numWords, maxLen: c.maxLen, seed: c.dataSeed, archivePath });
-  const sameData = (a: TrainConfig, b: TrainConfig) => a.numWords === b.numWords && a.maxLen === b.maxLen && a.dataSeed === b.dataSeed;
-
-  const gateSeeds = gates.GATE_SEEDS[profile];
-  const gateBudget = gates.gateConfig(profile, gates.GATE_VARIANTS[0], gateSeeds[0]);
-  /** Trains (or loads) the gate variants on data at the gate budget's length (`data` when it already is). */
-  const trainGates = async (data?: { config: TrainConfig; data: ImdbData }) => {
-    say(`what each gate buys: ${gates.GATE_VARIANTS.map((v) => v.id).join(', ')}; ${sizes(gateBudget)}; seeds ${gateSeeds.join(', ')}`);
-    const gateData = data && sameData(data.config, gateBudget) ? data.data : await load(gateBudget);
-    const gateRuns = await gates.trainGateVariants(profile, gateData, { signal, onProgress: gates.gatePrinter(printer) });
-    return { gateRuns, stopped: gateRuns.some((r) => r.outcome === 'stopped') };
+  const session: Session = {
+    profile,
+    signal,
+    say,
+    onProgress: labelledProgressPrinter({ write: say, ...(values.quiet ? { intervalSeconds: Infinity } : {}) }),
+    load: (c) => loadImdb({ numWords: c.numWords, maxLen: c.maxLen, seed: c.dataSeed, archivePath }),
   };
-  const printGates = (gateRuns: gates.GateRun[]) => {
-    const gateEffects = gates.gateEffects(gateRuns);
-    say(`${gates.gateRunFrame(gateRuns).toString()}\n${gates.gateEffectFrame(gateEffects).toString()}`);
-    return gateEffects;
-  };
-  const writeSummary = async (out: string, summary: Record<string, unknown>) => {
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    await writeFileAtomic(
-      out,
-      JSON.stringify({ profile, measuredAt: new Date().toISOString(), environment: environmentReport(), ...summary }, null, 1),
-    );
-    say(`written: ${out}`);
-  };
-
-  if (values['gates-only']) {
-    const { gateRuns, stopped } = await trainGates();
-    if (stopped) return STOPPED_EXIT;
-    const gateEffects = printGates(gateRuns);
-    const out = path.join(path.dirname(gates.gateRunDir(profile, gates.GATE_VARIANTS[0], gateSeeds[0])), 'gates-summary.json');
-    await writeSummary(out, { gateRuns, gateEffects });
-    return;
-  }
-
-  const config = compare.comparisonConfig(profile, 'kerasGru');
-  const seeds = compare.COMPARISON_SEEDS[profile];
-  say(`the cells: ${compare.COMPARED_LAYERS.map((l) => l.implementation).join('; ')}; ${sizes(config)}; seeds ${seeds.join(', ')}`);
-  const data = await load(config);
-  const runs = await compare.trainComparison(profile, data, { seeds, signal, onProgress: compare.comparisonPrinter(printer) });
-  if (runs.some((r) => r.outcome === 'stopped')) return STOPPED_EXIT;
-
-  const timed = compare.TIMED_LAYERS.map((l) => l.rnn);
-  say(`timing one training batch (${config.batchSize} reviews x ${config.maxLen} ids) of ${timed.join(', ')} (${rounds} rounds)`);
-  const timings = await compare.timeBatches(timed, config, data.train, { rounds, onRound: (r, n) => say(`  round ${r}/${n}`) });
-  if (signal.aborted) return STOPPED_EXIT;
-
-  const { gateRuns, stopped } = await trainGates({ config, data });
-  if (stopped) return STOPPED_EXIT;
-
-  const checks = compare.checkClaims(runs, timings);
-  say(compare.comparisonFrame(runs, timings).toString());
-  say(compare.timingFrame(timings, config.trainSize).toString());
-  say(compare.claimFrame(checks).toString());
-  for (const c of checks) {
-    const verdict = c.holds === null ? 'undecided (the seeds disagree)' : c.holds ? 'holds' : 'does NOT hold';
-    say(`${c.claim}: ${verdict}; GRU / LSTM = ${c.ratio.toFixed(3)} (${c.unit}; ${c.basis})`);
-  }
-  const gateEffects = printGates(gateRuns);
-  await writeSummary(path.join(path.dirname(compare.comparisonRunDir(profile, 'kerasGru')), 'summary.json'), {
-    runs,
-    timings,
-    checks,
-    gateRuns,
-    gateEffects,
-  });
+  return values['gates-only'] ? gatesOnly(session) : cellsAndGates(session, rounds);
 });

@@ -22,17 +22,17 @@ export interface ParamCountRow {
 }
 
 const LAYER_NAMES: Record<RnnKind, string> = {
-  simpleRnn: 'SimpleRNN (tf.layers.simpleRNN)',
+  tfSimpleRnn: 'SimpleRNN (tf.layers.simpleRNN)',
   kerasGru: 'GRU, reset_after=True (this course: kerasGru)',
   tfGru: 'GRU, reset_after=False (tf.layers.gru)',
-  lstm: 'LSTM (tf.layers.lstm)',
+  tfLstm: 'LSTM (tf.layers.lstm)',
   kerasLstm: 'LSTM (this course: kerasLstm)',
   kerasSimpleRnn: 'SimpleRNN (this course: kerasSimpleRnn)',
 };
 
 function defaultLayer(kind: RnnKind, units: number): tf.layers.Layer {
   switch (kind) {
-    case 'simpleRnn':
+    case 'tfSimpleRnn':
       return tf.layers.simpleRNN({ units });
     case 'kerasGru':
       return kerasGru({ units });
@@ -42,7 +42,7 @@ function defaultLayer(kind: RnnKind, units: number): tf.layers.Layer {
       return kerasSimpleRnn({ units });
     case 'tfGru':
       return tf.layers.gru({ units });
-    case 'lstm':
+    case 'tfLstm':
       return tf.layers.lstm({ units });
   }
 }
@@ -59,7 +59,7 @@ export function builtLayerParamCount(kind: RnnKind, inputDim: number, units: num
 
 /** Formula and built-layer counts side by side, for all four layer kinds. */
 export function paramCountTable(inputDim: number, units: number): ParamCountRow[] {
-  const kinds: RnnKind[] = ['simpleRnn', 'tfGru', 'kerasGru', 'lstm'];
+  const kinds: RnnKind[] = ['tfSimpleRnn', 'tfGru', 'kerasGru', 'tfLstm'];
   return kinds.map((kind) => ({
     layer: LAYER_NAMES[kind],
     formula: paramCountFormula(kind, inputDim, units),

@@ -10,20 +10,19 @@ import type { Profile } from '../util/env';
 import { RUNS_DIR } from '../util/paths';
 import type { ImdbData } from '../data/imdb';
 import { type RnnKind } from '../cells/layer-kinds';
-import { mean } from '../util/stats';
+import { mean, round } from '../util/stats';
 import { bestEpoch, type EpochRecord } from '../training/run-dir';
-import { train } from '../training/train';
-import { trainProgressPrinter, type ProgressEvent, labelledProgressPrinter } from '../training/train-progress';
+import type { ProgressEvent } from '../training/train-progress';
 import { PROFILES, validateConfig, type TrainConfig } from '../training/config';
 import type { FixedGates } from '../cells/gru';
-import { round } from './compare';
+import { trainLabelledRuns } from './runs';
 
 // ---------------------------------------------------------------------------
 // What each gate buys: the GRU with a gate held, against the full GRU and the simple RNN
 
 /** One model of the gate comparison. */
 export interface GateVariant {
-  /** Names the run directory: runs/compare-<profile>/<id> (seed of the budget), <id>-seed<N> (other seeds). */
+  /** Names the run directory: runs/gates-<profile>/<id> (seed of the budget), <id>-seed<N> (other seeds). */
   id: string;
   label: string;
   rnn: RnnKind;
@@ -52,8 +51,8 @@ export const GATE_VARIANTS: readonly GateVariant[] = [
   { id: 'kerasSimpleRnn', label: 'SimpleRNN', rnn: 'kerasSimpleRnn', meaning: "no gates: the course's KerasSimpleRNN" },
 ];
 
-// The gate comparison's budget: shorter than the cell comparison's (lib/experiments/compare.ts), because it trains 12 runs (four
-// models, three seeds): 5,000 training and 5,000 test reviews of 200 ids, 4 epochs in full.
+// The gate comparison's budget: shorter than the cell comparison's (lib/experiments/compare.ts), because it trains every
+// model of GATE_VARIANTS once per seed of GATE_SEEDS (GATE_VARIANTS.length x GATE_SEEDS[profile].length runs).
 const GATE_BUDGETS: Readonly<Record<Profile, Partial<TrainConfig>>> = {
   full: { trainSize: 5_000, testSize: 5_000, maxLen: 200, epochs: 4 },
   ci: { trainSize: 1_000, testSize: 500, maxLen: 80, epochs: 2 },
@@ -65,7 +64,7 @@ export const GATE_SEEDS: Readonly<Record<Profile, readonly number[]>> = { full: 
 /** The entry of GATE_VARIANTS with this id. */
 export function gateVariant(id: string): GateVariant {
   const v = GATE_VARIANTS.find((g) => g.id === id);
-  if (!v) throw new Error(`compare: no gate variant ${JSON.stringify(id)}; use one of ${GATE_VARIANTS.map((g) => g.id).join(', ')}`);
+  if (!v) throw new Error(`gate variants: no gate variant ${JSON.stringify(id)}; use one of ${GATE_VARIANTS.map((g) => g.id).join(', ')}`);
   return v;
 }
 
@@ -84,10 +83,10 @@ export function gateConfig(profile: Profile, variant: GateVariant, seed: number,
   return config;
 }
 
-/** runs/compare-<profile>/<id> for the profile's own seed, <id>-seed<N> otherwise. */
+/** runs/gates-<profile>/<id> for the profile's own seed, <id>-seed<N> otherwise. */
 export function gateRunDir(profile: Profile, variant: GateVariant, seed: number, runsDir = RUNS_DIR): string {
   const own = seed === PROFILES[profile].seed;
-  return path.join(runsDir, `compare-${profile}`, own ? variant.id : `${variant.id}-seed${seed}`);
+  return path.join(runsDir, `gates-${profile}`, own ? variant.id : `${variant.id}-seed${seed}`);
 }
 
 /** One run of the gate comparison. */
@@ -101,8 +100,9 @@ export interface GateRun {
 }
 
 /**
- * Trains (or loads, or resumes) every gate variant with each seed, seed by seed, on `data` (loaded with the gate
- * budget's numWords, maxLen and dataSeed: gateConfig(profile, GATE_VARIANTS[0], seed)). Progress is reported as "<id> seed <N>".
+ * Trains (or loads, or resumes) every gate variant with each seed, seed by seed (lib/experiments/runs.ts), on `data`
+ * (loaded with the gate budget's numWords, maxLen and dataSeed: gateConfig(profile, GATE_VARIANTS[0], seed)).
+ * Progress is reported as "<id> seed <N>".
  */
 export async function trainGateVariants(
   profile: Profile,
@@ -117,34 +117,18 @@ export async function trainGateVariants(
     signal?: AbortSignal;
   } = {},
 ): Promise<GateRun[]> {
-  const variants = options.variants ?? GATE_VARIANTS;
-  const seeds = options.seeds ?? GATE_SEEDS[profile];
-  const runs: GateRun[] = [];
-  for (const seed of seeds) {
-    for (const variant of variants) {
-      const config = gateConfig(profile, variant, seed, options.overrides);
-      const runDir = gateRunDir(profile, variant, seed, options.runsDir);
-      const onProgress = options.onProgress;
-      const result = await train(config, {
-        runDir,
-        resume: true,
-        data,
-        signal: options.signal,
-        onProgress: onProgress ? (e) => onProgress(`${variant.id} seed ${seed}`, e) : () => {},
-      });
-      result.model.dispose();
-      runs.push({ variant, seed, runDir, config, history: result.history, outcome: result.outcome });
-      if (result.outcome === 'stopped') return runs;
-    }
-  }
-  return runs;
-}
-
-/** Progress of trainGateVariants as lines "[<id> seed <N>] ...", one trainProgressPrinter per run. */
-export function gatePrinter(
-  options: Parameters<typeof trainProgressPrinter>[0] & { write: (line: string) => void },
-): (label: string, e: ProgressEvent) => void {
-  return labelledProgressPrinter(options);
+  const runs = await trainLabelledRuns(
+    options.variants ?? GATE_VARIANTS,
+    options.seeds ?? GATE_SEEDS[profile],
+    (variant, seed) => ({
+      config: gateConfig(profile, variant, seed, options.overrides),
+      runDir: gateRunDir(profile, variant, seed, options.runsDir),
+      name: variant.id,
+    }),
+    data,
+    { onProgress: options.onProgress, signal: options.signal },
+  );
+  return runs.map((r) => ({ variant: r.item, seed: r.seed, runDir: r.runDir, config: r.config, history: r.history, outcome: r.outcome }));
 }
 
 /** Per epoch, the mean over a variant's seeds of one column of the history (runs that stopped early are left out). */

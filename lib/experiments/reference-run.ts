@@ -1,11 +1,12 @@
 /**
  * The recorded reference run, and reading training curves in words.
  *
- * `data/reference-run/history.csv` holds the 10-epoch history of the course's reference run
+ * `data/reference-run/history.csv` holds the history of the course's reference run, one row per epoch
  * (`npm run train -- --profile full`; `run.json` beside it names the commit, date and machine),
  * so that every report, in every profile, can draw "Model Loss" and "Model Accuracy" of the real
  * run beside the curves of the run it has just made. The columns are those of a run directory's
- * history.csv (Keras's History names): epoch, loss, accuracy, val_loss, val_accuracy, seconds.
+ * history.csv (Keras's History names): epoch, loss, accuracy, val_loss, val_accuracy, seconds. README.md's table
+ * of the run is made from it (lib/experiments/tables.ts, `npm run tables`).
  *
  * `readCurves` turns any history into the facts a reader looks for (the epoch with the lowest
  * validation loss, whether the validation loss rose after it while the training loss kept

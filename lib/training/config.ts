@@ -14,7 +14,7 @@ import { currentProfile, isProfile, type Profile } from '../util/env';
 import { DEFAULT_SEED } from '../data/imdb';
 import { REFERENCE_MODEL, fixedGatesProblems, type ModelConfig } from './model';
 import { RUNS_DIR } from '../util/paths';
-import { RNN_KINDS, type RnnKind } from '../cells/layer-kinds';
+import { RENAMED_KINDS, RNN_KINDS, isRnnKind, unknownKindHint, type RnnKind } from '../cells/layer-kinds';
 
 /** Everything that determines a run's numbers. */
 export interface TrainConfig extends ModelConfig {
@@ -134,11 +134,8 @@ export function parseOption(key: OptionKey, text: string, source: string): numbe
   const spec = OPTION_SPECS[key];
   const value = text.trim();
   if (spec.kind === 'rnn') {
-    if ((RNN_KINDS as readonly string[]).includes(value)) return value as RnnKind;
-    throw new TrainError(
-      'INVALID_CONFIG',
-      `${source}=${JSON.stringify(text)} is not a recurrent layer: use one of ${RNN_KINDS.join(', ')}`,
-    );
+    if (isRnnKind(value)) return value;
+    throw new TrainError('INVALID_CONFIG', `${source}=${unknownKindHint(value)}`);
   }
   // Integers are written in decimal digits only: Number() would also take 0x2, 1e1, 0b11 or 1.0.
   const n = value === '' ? NaN : Number(value);
@@ -189,10 +186,25 @@ export function configProblems(c: TrainConfig): string[] {
   for (const key of ['beta1', 'beta2', 'dropout', 'recurrentDropout'] as const) {
     if (!(c[key] >= 0 && c[key] < 1)) problems.push(`${key} must be in [0, 1), got ${c[key]}`);
   }
-  if (!RNN_KINDS.includes(c.rnn)) problems.push(`rnn must be one of ${RNN_KINDS.join(', ')}, got ${JSON.stringify(c.rnn)}`);
+  if (!isRnnKind(c.rnn)) problems.push(`rnn ${unknownKindHint(c.rnn)}`);
   problems.push(...fixedGatesProblems(c));
   if (!isProfile(c.profile)) problems.push(`profile must be "full" or "ci", got ${JSON.stringify(c.profile)}`);
   return problems;
+}
+
+/**
+ * Refuses a config read from a run directory (`file`) that names its recurrent layer by a retired name (RENAMED_KINDS):
+ * INVALID_CONFIG, saying which name to write in the file instead.
+ */
+export function checkStoredRnn(config: Pick<TrainConfig, 'rnn'>, file: string): void {
+  const old: unknown = config.rnn;
+  if (typeof old !== 'string' || !Object.hasOwn(RENAMED_KINDS, old)) return;
+  const now = RENAMED_KINDS[old];
+  throw new TrainError(
+    'INVALID_CONFIG',
+    `${file} names its recurrent layer ${JSON.stringify(old)}, the old name of ${JSON.stringify(now)}: ` +
+      `change "rnn" to ${JSON.stringify(now)} in that file (the same layer under its new name)`,
+  );
 }
 
 /** Throws TrainError INVALID_CONFIG listing every problem. */

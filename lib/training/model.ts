@@ -14,7 +14,7 @@ import { kerasLstm } from '../cells/lstm';
 import { kerasSimpleRnn } from '../cells/simple-rnn';
 import { initSeed, kerasRecurrentInitializers, muteOrthogonalWarning, withoutOrthogonalWarning } from '../cells/initializers';
 import { deriveSeed } from '../util/prng';
-import { RNN_KINDS, type RnnKind } from '../cells/layer-kinds';
+import { isRnnKind, unknownKindHint, type RnnKind } from '../cells/layer-kinds';
 
 /** What the model looks like; `seed` makes its initial weights and GRU dropout masks repeatable. */
 export interface ModelConfig {
@@ -56,8 +56,8 @@ const RNN_LAYER_NAME: Record<RnnKind, string> = {
   kerasLstm: 'lstm',
   kerasSimpleRnn: 'simple_rnn',
   tfGru: 'tf_gru',
-  lstm: 'lstm',
-  simpleRnn: 'simple_rnn',
+  tfLstm: 'lstm',
+  tfSimpleRnn: 'simple_rnn',
 };
 
 // ---------------------------------------------------------------------------
@@ -157,7 +157,7 @@ function checkConfig(c: ModelConfig): void {
   for (const key of ['dropout', 'recurrentDropout'] as const) {
     if (!(c[key] >= 0 && c[key] < 1)) throw new Error(`model: ${key} must be in [0, 1), got ${c[key]}`);
   }
-  if (!RNN_KINDS.includes(c.rnn)) throw new Error(`model: rnn must be one of ${RNN_KINDS.join(', ')}, got ${JSON.stringify(c.rnn)}`);
+  if (!isRnnKind(c.rnn)) throw new Error(`model: rnn ${unknownKindHint(c.rnn)}`);
   if (c.seed !== null && !(Number.isInteger(c.seed) && c.seed >= 0 && c.seed <= 0xffffffff)) {
     throw new Error(`model: seed must be an integer in 0..2^32-1 or null, got ${c.seed}`);
   }
@@ -191,9 +191,9 @@ function recurrentLayer(config: ModelConfig): tf.layers.Layer {
       // tf.layers.gru only does resetAfter=false (it throws on true); the rest follows Keras's defaults (tfjs's differ),
       // and TfGRU fixes its recurrent dropout (see above).
       return new TfGRU({ ...common, ...initializers, recurrentActivation: 'sigmoid' });
-    case 'lstm':
+    case 'tfLstm':
       return tf.layers.lstm({ ...common, ...initializers, recurrentActivation: 'sigmoid', unitForgetBias: true });
-    case 'simpleRnn':
+    case 'tfSimpleRnn':
       return tf.layers.simpleRNN({ ...common, ...initializers });
   }
 }

@@ -28,7 +28,7 @@ import { KerasAdam, saveOptimizer } from './adam';
 import { digestOf, fileDigest, syncFilesIn, writeAndSync, writeFileAtomic, type FileDigest } from '../util/files';
 import { tensorflowVersion } from '../util/env';
 import { loadModel } from './model';
-import { TrainError, runIdentity, type TrainConfig } from './config';
+import { TrainError, checkStoredRnn, runIdentity, type TrainConfig } from './config';
 
 // ---------------------------------------------------------------------------------------------
 // History
@@ -157,6 +157,7 @@ export async function runStatus(runDir: string): Promise<RunStatus> {
   if (config !== null && (typeof config !== 'object' || !Number.isInteger(config.epochs))) {
     throw new TrainError('RUN_CORRUPT', `${configFile} is not a training configuration (no integer "epochs"): the file is damaged`);
   }
+  if (config !== null) checkStoredRnn(config, configFile);
   const epochs = await completedEpochNumbers(dir);
   const completedEpochs = epochs.length > 0 ? epochs[epochs.length - 1] : 0;
   return {

@@ -3,6 +3,8 @@
  * boxes, operator circles, wires with arrowheads and labels, and text with sub- and superscripts in the
  * equations' notation (x_t, h_{t-1}, b^{rec}_h), all as self-contained SVG markup.
  */
+import { round } from '../util/stats';
+
 /** A drawn diagram: its SVG and its text alternative. */
 export interface Diagram {
   /** A stable name, e.g. `gru-step-2-reset-after`; also the prefix of the SVG's ids. */
@@ -172,13 +174,13 @@ export interface MathOptions {
  */
 export function richText(x: number, y: number, source: string, opts: MathOptions = {}): string {
   const size = opts.size ?? 16;
-  const small = Math.round(size * 0.72 * 10) / 10;
+  const small = round(size * 0.72, 1);
   const spans: string[] = [];
   let shift = 0; // the current baseline offset from y, in px
   const push = (text: string, attrs: string, offset: number) => {
     const dy = offset - shift;
     shift = offset;
-    spans.push(`<tspan${dy ? ` dy="${round(dy)}"` : ''}${attrs}>${escapeXml(text)}</tspan>`);
+    spans.push(`<tspan${dy ? ` dy="${round(dy, 1)}"` : ''}${attrs}>${escapeXml(text)}</tspan>`);
   };
   const formula = (tex: string) => {
     const src = tex.replace(/\\tilde ([a-z])/g, '$1\u0303').replace(/-/g, '−');
@@ -221,7 +223,7 @@ export function richText(x: number, y: number, source: string, opts: MathOptions
     if (i % 2) formula(piece);
     else push(piece, '', 0);
   });
-  if (shift !== 0) spans.push(`<tspan dy="${round(-shift)}"></tspan>`);
+  if (shift !== 0) spans.push(`<tspan dy="${round(-shift, 1)}"></tspan>`);
   return (
     `<text x="${x}" y="${y}" font-family="${SANS}" font-size="${size}" fill="${opts.colour ?? INK}"` +
     ` text-anchor="${opts.anchor ?? 'start'}"${opts.weight === 'bold' ? ' font-weight="bold"' : ''}>${spans.join('')}</text>`
@@ -231,10 +233,6 @@ export function richText(x: number, y: number, source: string, opts: MathOptions
 /** A formula alone (see richText). */
 export function math(x: number, y: number, tex: string, opts: MathOptions = {}): string {
   return richText(x, y, `$${tex}$`, opts);
-}
-
-export function round(v: number): number {
-  return Math.round(v * 10) / 10;
 }
 
 export function escapeXml(text: string): string {

@@ -1,8 +1,9 @@
-// Shared by test/experiments/compare.test.ts and test/experiments/gate-variants.test.ts: a budget tiny enough to train in seconds, the
-// synthetic fixture archive loaded with its encoding (no real data), and hand-made comparison runs and timings whose
-// tables and verdicts are known.
+// Shared by the tests of lib/experiments/ (compare, batch-timing, claims, gate-variants, runs): a budget tiny enough to
+// train in seconds, the synthetic fixture archive loaded with its encoding (no real data), and hand-made comparison
+// runs and timings whose tables and verdicts are known.
 import * as path from 'node:path';
-import { comparisonConfig, type BatchTiming, type ComparisonRun } from '../../lib/experiments/compare';
+import { comparisonConfig, type ComparisonRun } from '../../lib/experiments/compare';
+import type { BatchTiming } from '../../lib/experiments/batch-timing';
 import { loadImdb, type ImdbData } from '../../lib/data/imdb';
 import { paramCount, type RnnKind } from '../../lib/cells/layer-kinds';
 import type { EpochRecord } from '../../lib/training/run-dir';

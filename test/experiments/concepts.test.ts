@@ -40,7 +40,7 @@ describe('parameter counts: formulas against built layers', () => {
     for (const row of rows) assert.equal(row.byLayer, row.byFormula, row.layer);
     assert.deepEqual(
       rows.map((r) => r.byFormula),
-      [paramCount('simpleRnn', 12, 4), paramCount('tfGru', 12, 4), paramCount('kerasGru', 12, 4), paramCount('lstm', 12, 4)],
+      [paramCount('tfSimpleRnn', 12, 4), paramCount('tfGru', 12, 4), paramCount('kerasGru', 12, 4), paramCount('tfLstm', 12, 4)],
     );
     assert.equal(tf.memory().numTensors, before);
   });

@@ -13,6 +13,7 @@ import {
   readEpochBenchmark,
   type BenchRun,
 } from '../../lib/experiments/epoch-benchmark';
+import { CELLS } from '../../lib/cells/layer-kinds';
 
 test('the committed record has, per cell, the course layer and Keras with recurrent dropout 0.2 and 0, at the reference sizes', () => {
   const record = readEpochBenchmark();
@@ -27,8 +28,8 @@ test('the committed record has, per cell, the course layer and Keras with recurr
   );
   assert.match(record.command, /^npm run bench:epoch/);
   assert.ok(record.loads.length >= 2 * record.runs.length, 'the load before and after every run');
-  const params = { gru: 1_379_201, lstm: 1_411_713, simple_rnn: 1_313_025 };
-  for (const cell of ['gru', 'lstm', 'simple_rnn'] as const) {
+  const params = { gru: 1_379_201, lstm: 1_411_713, simpleRnn: 1_313_025 };
+  for (const cell of CELLS) {
     const runs = [benchRun(record, cell, 'course', 0.2), benchRun(record, cell, 'keras', 0.2), benchRun(record, cell, 'keras', 0)];
     for (const r of runs) {
       assert.ok(r, `${cell}: a run is missing`);

@@ -79,15 +79,20 @@ test("gate variants: their own budget (the reference model, shorter), one gate h
       ] as const)
         assert.equal(c[key], PROFILES.full[key], `${profile} ${variant.id} ${key}`);
     }
-    assert.equal(gateRunDir(profile, gateVariant('kerasGru'), 42, '/r'), path.join('/r', `compare-${profile}`, 'kerasGru'));
+    assert.equal(gateRunDir(profile, gateVariant('kerasGru'), 42, '/r'), path.join('/r', `gates-${profile}`, 'kerasGru'));
     assert.equal(
       gateRunDir(profile, gateVariant('kerasGru-reset1'), 43, '/r'),
-      path.join('/r', `compare-${profile}`, 'kerasGru-reset1-seed43'),
+      path.join('/r', `gates-${profile}`, 'kerasGru-reset1-seed43'),
     );
     assert.notEqual(
       gateRunDir(profile, gateVariant('kerasGru'), 42, '/r'),
       comparisonRunDir(profile, 'kerasGru', 42, '/r'),
       "the gate budget differs from the comparison's: its own runs",
+    );
+    assert.equal(
+      path.dirname(comparisonRunDir(profile, 'kerasGru', 42, '/r')),
+      path.join('/r', `cells-${profile}`),
+      'each experiment names its folder',
     );
   }
   // full: shorter than the comparison (a fraction of its reviews and ids, more epochs); ci: the comparison's ci sizes
@@ -113,7 +118,7 @@ test("gate variants: their own budget (the reference model, shorter), one gate h
   );
   assert.throws(
     () => gateVariant('lstm'),
-    /no gate variant "lstm"; use one of kerasGru, kerasGru-reset1, kerasGru-update0, kerasSimpleRnn/,
+    /Error: gate variants: no gate variant "lstm"; use one of kerasGru, kerasGru-reset1, kerasGru-update0, kerasSimpleRnn$/,
   );
 });
 

@@ -137,7 +137,7 @@ describe('readGates on a small model', () => {
     assert.throws(() => readGates(model, [ROWS[0], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]), /row 1 holds only padding/);
     assert.throws(() => readGates(model, ROWS, { batchSize: 0 }), /batchSize must be a positive integer/);
     assert.throws(() => readGates(model, ROWS, { lowReset: 1 }), /lowReset must be in \(0, 1\), got 1/);
-    const lstm = buildModel({ numWords: NUM_WORDS, maxLen: MAX_LEN, embeddingDim: 4, units: 3, seed: 7, rnn: 'lstm' });
+    const lstm = buildModel({ numWords: NUM_WORDS, maxLen: MAX_LEN, embeddingDim: 4, units: 3, seed: 7, rnn: 'tfLstm' });
     assert.throws(() => readGates(lstm, ROWS), /recurrent layer lstm is a LSTM, not a KerasGRU/);
     lstm.dispose();
   });

@@ -154,7 +154,7 @@ describe('refusals', () => {
   });
 
   test('a run without the course GRU (e.g. an LSTM run) is refused by name', () => {
-    const model = buildModel({ numWords: 50, maxLen: 10, embeddingDim: 4, units: 4, rnn: 'lstm' });
+    const model = buildModel({ numWords: 50, maxLen: 10, embeddingDim: 4, units: 4, rnn: 'tfLstm' });
     assert.throws(() => kerasWeightsOf(model, 10), /recurrent layer "lstm" is a LSTM: only runs with the course's KerasGRU/);
     model.dispose();
   });

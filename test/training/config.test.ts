@@ -2,9 +2,22 @@
 // the command line, validation, and run names.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { RUNS_DIR } from '../../lib/util/paths';
-import { PROFILES, TrainError, checkFitsInMemory, defaultRunDir, memoryEstimate, resolveConfig, runName } from '../../lib/training/config';
+import {
+  PROFILES,
+  TrainError,
+  checkFitsInMemory,
+  defaultRunDir,
+  memoryEstimate,
+  parseOption,
+  resolveConfig,
+  runName,
+} from '../../lib/training/config';
+import { runStatus } from '../../lib/training/run-dir';
+import type { RnnKind } from '../../lib/cells/layer-kinds';
 
 describe('configuration', () => {
   test('the full profile is the reference run; ci is a small subset', () => {
@@ -29,13 +42,13 @@ describe('configuration', () => {
       GRU_TRAIN_SIZE: '500',
       GRU_TEST_SIZE: '200',
       GRU_LEARNING_RATE: '3e-4',
-      GRU_RNN: 'lstm',
+      GRU_RNN: 'tfLstm',
       GRU_SEED: '',
     };
     const c = resolveConfig({ profile: 'ci', env });
     assert.deepEqual(
       [c.epochs, c.batchSize, c.maxLen, c.trainSize, c.testSize, c.learningRate, c.rnn, c.seed],
-      [3, 16, 50, 500, 200, 3e-4, 'lstm', 42],
+      [3, 16, 50, 500, 200, 3e-4, 'tfLstm', 42],
     );
     assert.equal(resolveConfig({ profile: 'ci', env, overrides: { epochs: 5 } }).epochs, 5);
   });
@@ -63,7 +76,7 @@ describe('configuration', () => {
     bad({ GRU_LEARNING_RATE: 'Infinity' }, /GRU_LEARNING_RATE="Infinity" is not a number/);
     bad(
       { GRU_RNN: 'transformer' },
-      /GRU_RNN="transformer" is not a recurrent layer: use one of kerasGru, kerasLstm, kerasSimpleRnn, tfGru, lstm, simpleRnn/,
+      /GRU_RNN="transformer" is not a recurrent layer: use one of kerasGru, kerasLstm, kerasSimpleRnn, tfGru, tfLstm, tfSimpleRnn/,
     );
     bad({ GRU_TRAIN_SIZE: '32', GRU_BATCH_SIZE: '64' }, /batchSize \(64\) is larger than trainSize \(32\)/);
     assert.throws(() => resolveConfig({ env: { GRU_PROFILE: 'fast' } }), /GRU_PROFILE="fast" is not a profile/);
@@ -71,11 +84,54 @@ describe('configuration', () => {
     bad({ GRU_EPOCHS: '0', GRU_MAX_LEN: '-5' }, /epochs must be .*\n.*maxLen must be/s);
   });
 
+  test("the eager layers' old names (lstm, simpleRnn) are refused wherever a user gives them, naming the new one", () => {
+    const refused = (run: () => unknown, pattern: RegExp) =>
+      assert.throws(run, (err: unknown) => {
+        assert.ok(err instanceof TrainError && err.code === 'INVALID_CONFIG', String(err));
+        assert.match(err.message, pattern);
+        return true;
+      });
+    const lstm =
+      /"lstm" is the old name of TensorFlow.js's eager LSTM, now "tfLstm": write tfLstm \(or kerasLstm for the course's own LSTM\)/;
+    const simple =
+      /"simpleRnn" is the old name of TensorFlow.js's eager SimpleRNN, now "tfSimpleRnn": write tfSimpleRnn \(or kerasSimpleRnn/;
+    refused(() => resolveConfig({ profile: 'ci', env: { GRU_RNN: 'lstm' } }), new RegExp(`^GRU_RNN=${lstm.source}`));
+    refused(() => parseOption('rnn', 'simpleRnn', '--rnn'), new RegExp(`^--rnn=${simple.source}`));
+    refused(
+      () => resolveConfig({ profile: 'ci', env: {}, overrides: { rnn: 'simpleRnn' as RnnKind } }),
+      new RegExp(`\n  - rnn ${simple.source}`),
+    );
+    // the new names and the course's own are accepted
+    for (const rnn of ['tfLstm', 'tfSimpleRnn', 'kerasLstm', 'kerasGru'])
+      assert.equal(resolveConfig({ profile: 'ci', env: { GRU_RNN: rnn } }).rnn, rnn);
+  });
+
+  test('a run directory whose config.json names an old layer name is refused, saying what to write in the file', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-old-rnn-'));
+    try {
+      const file = path.join(dir, 'config.json');
+      fs.writeFileSync(file, JSON.stringify({ ...PROFILES.ci, rnn: 'lstm' }));
+      await assert.rejects(runStatus(dir), (err: unknown) => {
+        assert.ok(err instanceof TrainError && err.code === 'INVALID_CONFIG', String(err));
+        assert.equal(
+          err.message,
+          `${file} names its recurrent layer "lstm", the old name of "tfLstm": change "rnn" to "tfLstm" in that file (the same layer under its new name)`,
+        );
+        return true;
+      });
+      fs.writeFileSync(file, JSON.stringify({ ...PROFILES.ci, rnn: 'tfLstm' }));
+      assert.equal((await runStatus(dir)).config?.rnn, 'tfLstm', 'with the new name the same file is read');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('run names: the profile for its own config, a hash when options were changed (except epochs)', () => {
     assert.equal(runName(resolveConfig({ profile: 'full', env: {} })), 'imdb-gru-full');
     assert.equal(runName(resolveConfig({ profile: 'ci', env: {} })), 'imdb-gru-ci');
     assert.equal(runName(resolveConfig({ profile: 'ci', env: { GRU_EPOCHS: '7' } })), 'imdb-gru-ci');
-    assert.equal(runName(resolveConfig({ profile: 'ci', env: { GRU_RNN: 'lstm' } })), 'imdb-lstm-ci');
+    assert.equal(runName(resolveConfig({ profile: 'ci', env: { GRU_RNN: 'tfLstm' } })), 'imdb-tflstm-ci');
+    assert.equal(runName(resolveConfig({ profile: 'ci', env: { GRU_RNN: 'kerasSimpleRnn' } })), 'imdb-kerassimplernn-ci');
     const changed = runName(resolveConfig({ profile: 'ci', env: { GRU_MAX_LEN: '50' } }));
     assert.match(changed, /^imdb-gru-ci-[0-9a-f]{8}$/);
     assert.notEqual(changed, runName(resolveConfig({ profile: 'ci', env: { GRU_MAX_LEN: '60' } })));
@@ -91,7 +147,8 @@ describe('configuration', () => {
     assert.equal(name('ci', { GRU_MAX_LEN: '50' }), 'imdb-gru-ci-cf3c514c');
     assert.equal(name('full', { GRU_MAX_LEN: '50' }), 'imdb-gru-full-d0bcb58a');
     assert.equal(name('full', { GRU_EPOCHS: '3', GRU_TRAIN_SIZE: '500' }), 'imdb-gru-full-ecbcbad6');
-    assert.equal(name('ci', { GRU_RNN: 'lstm', GRU_SEED: '7' }), 'imdb-lstm-ci-df45a56b');
+    // (the course's LSTM kept its name through the renaming of the eager kinds; its hash by the code of commit 2fa5b5e)
+    assert.equal(name('ci', { GRU_RNN: 'kerasLstm', GRU_SEED: '7' }), 'imdb-keraslstm-ci-b9c9fb39');
   });
 
   test('fixedGates: checked with the other options, and a run of its own (its name hashes it)', () => {
@@ -101,7 +158,7 @@ describe('configuration', () => {
     assert.match(runName(held), /^imdb-gru-ci-[0-9a-f]{8}$/);
     assert.notEqual(runName(held), runName(resolveConfig({ profile: 'ci', env: {}, overrides: { fixedGates: { update: 0 } } })));
     assert.throws(
-      () => resolveConfig({ profile: 'ci', env: {}, overrides: { rnn: 'lstm', fixedGates: { reset: 1 } } }),
+      () => resolveConfig({ profile: 'ci', env: {}, overrides: { rnn: 'tfLstm', fixedGates: { reset: 1 } } }),
       /fixedGates needs rnn "kerasGru"/,
     );
   });

@@ -40,8 +40,8 @@ describe('parameter counts (Keras reference numbers)', () => {
     // GRU, reset_after=False: one bias row (tf.layers.gru with Keras's recurrent dropout)
     tfGru: { rnn: 98_688, total: 1_378_817, type: 'TfGRU' },
     // LSTM: 4 gates
-    lstm: { rnn: 131_584, total: 1_411_713, type: 'LSTM' },
-    simpleRnn: { rnn: 32_896, total: 1_313_025, type: 'SimpleRNN' },
+    tfLstm: { rnn: 131_584, total: 1_411_713, type: 'LSTM' },
+    tfSimpleRnn: { rnn: 32_896, total: 1_313_025, type: 'SimpleRNN' },
     // the course's own LSTM and SimpleRNN (native graphs): the same counts as Keras's
     kerasLstm: { rnn: 131_584, total: 1_411_713, type: 'KerasLSTM' },
     kerasSimpleRnn: { rnn: 32_896, total: 1_313_025, type: 'KerasSimpleRNN' },
@@ -155,7 +155,7 @@ test('comparison variants are configured like Keras (sigmoid gates, glorot-unifo
   assert.equal((gru.recurrentInitializer as { className: string }).className, 'Orthogonal');
   assert.equal(gru.dropout, 0.2);
   assert.equal(gru.recurrentDropout, 0.2);
-  const lstmModel = buildModel({ ...SMALL, rnn: 'lstm' });
+  const lstmModel = buildModel({ ...SMALL, rnn: 'tfLstm' });
   const lstm = recurrentLayerOf(lstmModel);
   assert.equal(lstm.getConfig().recurrentActivation, 'sigmoid');
   assert.equal(lstm.getConfig().unitForgetBias, true);
@@ -186,7 +186,11 @@ test('bad configurations are rejected with the offending value', () => {
   assert.throws(() => buildModel({ dropout: 1 }), /dropout must be in \[0, 1\), got 1/);
   assert.throws(
     () => buildModel({ rnn: 'transformer' as RnnKind }),
-    /rnn must be one of kerasGru, kerasLstm, kerasSimpleRnn, tfGru, lstm, simpleRnn/,
+    /model: rnn "transformer" is not a recurrent layer: use one of kerasGru, kerasLstm, kerasSimpleRnn, tfGru, tfLstm, tfSimpleRnn/,
+  );
+  assert.throws(
+    () => buildModel({ rnn: 'lstm' as RnnKind }),
+    /model: rnn "lstm" is the old name of TensorFlow.js's eager LSTM, now "tfLstm": write tfLstm \(or kerasLstm for the course's own LSTM\)/,
   );
   assert.throws(() => buildModel({ seed: -1 }), /seed must be an integer/);
 });
@@ -210,7 +214,7 @@ test('fixedGates: the course GRU with a gate held, saved and loaded with it; oth
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  assert.throws(() => buildModel({ ...SMALL, rnn: 'lstm', fixedGates: { reset: 1 } }), /fixedGates needs rnn "kerasGru".*not "lstm"/);
+  assert.throws(() => buildModel({ ...SMALL, rnn: 'tfLstm', fixedGates: { reset: 1 } }), /fixedGates needs rnn "kerasGru".*not "tfLstm"/);
   assert.throws(() => buildModel({ ...SMALL, fixedGates: { reset: 0.5 as 1 } }), /fixedGates\.reset must be 0 or 1/);
 });
 
