@@ -46,6 +46,27 @@ test('the supported majors agree: package.json engines, scripts/node-versions.js
   for (const n of testedNodes()) assert.ok(requirements.includes(n.version), `the README's requirements name Node.js ${n.version}`);
 });
 
+test("tfjs-node's dist, patched for its locked version, calls no util function Node.js deprecated or removed", () => {
+  const lock = JSON.parse(fs.readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8'));
+  const locked = lock.packages['node_modules/@tensorflow/tfjs-node'].version as string;
+  const patches = fs.readdirSync(path.join(ROOT, 'patches')).filter((f) => f.startsWith('@tensorflow+tfjs-node+'));
+  assert.deepEqual(patches, [`@tensorflow+tfjs-node+${locked}.patch`], 'one patch, named for the locked version');
+  const dist = path.join(ROOT, 'node_modules', '@tensorflow', 'tfjs-node', 'dist');
+  const used = new Set<string>();
+  for (const file of fs.readdirSync(dist, { recursive: true }) as string[]) {
+    if (!file.endsWith('.js') || file.endsWith('_test.js')) continue;
+    const text = fs.readFileSync(path.join(dist, file), 'utf8');
+    if (!/require\("util"\)/.test(text)) continue;
+    for (const m of text.matchAll(/\butil_1\.(\w+)/g)) used.add(m[1]);
+  }
+  assert.ok(used.has('promisify'), `the scan sees tfjs-node's util calls: ${[...used].join(', ')}`);
+  // Node's deprecated util API (DEP0044-DEP0058 and friends): util.is*(), log, _extend, print, puts, debug, error.
+  const deprecated = [...used].filter(
+    (name) => /^is[A-Z]/.test(name) || ['log', '_extend', 'print', 'puts', 'debug', 'error'].includes(name),
+  );
+  assert.deepEqual(deprecated, [], 'the patch replaced every deprecated util call');
+});
+
 test('check-node.js accepts the supported majors and refuses the rest, each in one line naming the version', () => {
   const check = (version: string) =>
     spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'check-node.js'), version], { encoding: 'utf8' });
