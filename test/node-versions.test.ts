@@ -44,6 +44,12 @@ test('the supported majors agree: package.json engines, scripts/node-versions.js
   assert.ok(majors.includes(OWN_MAJOR), `the machine's Node.js ${process.version} is one of the tested majors`);
   const requirements = /^Requirements:[^\n]*(?:\n[^\n]+)*/m.exec(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8'))?.[0] ?? '';
   for (const n of testedNodes()) assert.ok(requirements.includes(n.version), `the README's requirements name Node.js ${n.version}`);
+  // setup.sh names them itself where there is no node to run scripts/check-node.js.
+  const listed = `${majors.slice(0, -1).join(', ')} or ${majors[majors.length - 1]}`;
+  assert.match(
+    fs.readFileSync(path.join(ROOT, 'scripts', 'setup.sh'), 'utf8'),
+    new RegExp(`Node\\.js not found: the course needs Node\\.js ${listed} with npm`),
+  );
 });
 
 test("tfjs-node's dist, patched for its locked version, calls no util function Node.js deprecated or removed", () => {
