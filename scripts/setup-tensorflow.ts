@@ -40,36 +40,54 @@ function log(msg: string): void {
   process.stderr.write(`[setup-tensorflow] ${msg}\n`);
 }
 
-/** User-level cache shared by every clone on this machine. */
+/** The course's user-level cache, shared by every clone on this machine ($GRU_COURSE_CACHE moves it). */
+export function courseCacheDir(): string {
+  return process.env.GRU_COURSE_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'gru-course');
+}
+
+/** Where the TensorFlow libraries and the built addons are cached. */
 export function cacheDir(): string {
-  const base = process.env.GRU_COURSE_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'gru-course');
-  return path.join(base, 'tensorflow');
+  return path.join(courseCacheDir(), 'tensorflow');
 }
 
 function tfjsNodeVersion(): string {
   return JSON.parse(fs.readFileSync(path.join(TFJS_NODE, 'package.json'), 'utf8')).version as string;
 }
 
+/** The Node-API version the addon is built for: the newest tfjs-node offers that this node has. */
+function napiBuildVersion(): number {
+  const pkg = JSON.parse(fs.readFileSync(path.join(TFJS_NODE, 'package.json'), 'utf8'));
+  return Math.max(...(pkg.binary.napi_versions as number[]).filter((v) => v <= Number(process.versions.napi)));
+}
+
 /** Where node-pre-gyp puts the addon: lib/napi-v<N>/tfjs_binding.node. */
 function addonPath(): string {
   const pkg = JSON.parse(fs.readFileSync(path.join(TFJS_NODE, 'package.json'), 'utf8'));
-  const napi = Math.max(...(pkg.binary.napi_versions as number[]).filter((v) => v <= Number(process.versions.napi)));
-  return path.join(TFJS_NODE, pkg.binary.module_path.replace('{napi_build_version}', String(napi)), 'tfjs_binding.node');
+  return path.join(TFJS_NODE, pkg.binary.module_path.replace('{napi_build_version}', String(napiBuildVersion())), 'tfjs_binding.node');
+}
+
+/** The probe run by the backend check: a product and a top-k (tfjs-node's kernels that patches/ mends), on native TensorFlow. */
+export const NATIVE_PROBE =
+  "const tf=require('@tensorflow/tfjs-node');" +
+  'const y=tf.matMul(tf.tensor2d([[1,2],[3,4]]),tf.tensor2d([[5],[6]])).dataSync();' +
+  'const k=tf.topk(tf.tensor1d([1,3,2])).indices.dataSync();' +
+  "if(tf.getBackend()!=='tensorflow'||y[0]!==17||y[1]!==39||k[0]!==1){console.error('wrong results on '+tf.getBackend());process.exit(3)}";
+
+/** Null when a fresh node process runs tfjs-node on the native backend with no warning, else what went wrong. */
+export function nativeBackendProblem(node = process.execPath): string | null {
+  // --throw-deprecation: a deprecated Node API that tfjs-node calls (DEP0051 before patches/) fails the check.
+  const probe = spawnSync(node, ['--throw-deprecation', '-e', NATIVE_PROBE], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+  });
+  if (probe.status === 0 && !probe.stderr.trim()) return null;
+  return tail(`${probe.stderr ?? ''}${probe.error ? probe.error.message : ''}`) || `the probe exited with ${probe.status}`;
 }
 
 /** True when a fresh node process loads tfjs-node on the native backend. */
 export function nativeBackendWorks(): boolean {
-  const probe = spawnSync(
-    process.execPath,
-    [
-      '-e',
-      "const tf=require('@tensorflow/tfjs-node');" +
-        'const y=tf.matMul(tf.tensor2d([[1,2],[3,4]]),tf.tensor2d([[5],[6]])).dataSync();' +
-        "if(tf.getBackend()!=='tensorflow'||y[0]!==17||y[1]!==39)process.exit(3)",
-    ],
-    { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } },
-  );
-  return probe.status === 0;
+  return nativeBackendProblem() === null;
 }
 
 /** Where the tools' full output goes (git-ignored; the setup shows only its tail, on failure). */
@@ -237,7 +255,8 @@ function stageDeps(cached: string): void {
 function addonKey(): string {
   const h = crypto
     .createHash('sha256')
-    .update([tfjsNodeVersion(), TF_WHEEL.name, TF_WHEEL.version, process.versions.napi, process.versions.modules, os.arch()].join('|'))
+    // Node-API is ABI-stable: one addon serves every Node major with that Node-API version or newer.
+    .update([tfjsNodeVersion(), TF_WHEEL.name, TF_WHEEL.version, `napi-${napiBuildVersion()}`, os.arch()].join('|'))
     .digest('hex')
     .slice(0, 16);
   return `tfjs-node-${tfjsNodeVersion()}-${h}`;
@@ -278,7 +297,8 @@ function provisionFromWheel(): void {
     log('cached addon does not load; rebuilding');
   }
   buildAddon();
-  if (!nativeBackendWorks()) throw new Error(`the addon built at ${target} does not load the native backend`);
+  const problem = nativeBackendProblem();
+  if (problem) throw new Error(`the addon built at ${target} does not run the native backend:\n${problem}`);
   fs.mkdirSync(builtDir, { recursive: true });
   fs.copyFileSync(target, `${built}.tmp`);
   fs.renameSync(`${built}.tmp`, built);

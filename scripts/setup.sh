@@ -12,6 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+# A Node.js the course does not support stops here, in one line (scripts/check-node.js).
+command -v node >/dev/null 2>&1 || { echo "[setup] Node.js not found: the course needs Node.js 20, 22, 24 or 26 with npm (https://nodejs.org/en/download)" >&2; exit 1; }
+node scripts/check-node.js || exit 1
 STAMPS=.setup
 mkdir -p "$STAMPS"
 LOG="$ROOT/$STAMPS/setup.log"
@@ -55,9 +58,10 @@ if [ -f "$STAMPS/root" ] && [ "$(cat "$STAMPS/root")" != "$ROOT" ]; then
   say "this checkout was moved or copied from $moved: rebuilding what holds that path (.venv, kernelspec)"
 fi
 
-# 1. Node packages. `npm ci` runs our postinstall, which provisions native TensorFlow
-#    (scripts/setup-tensorflow.ts). A re-run only re-checks the backend.
-node_key=$(hash_of package.json package-lock.json scripts/setup-tensorflow.ts; node --version)
+# 1. Node packages. `npm ci` runs our postinstall, which applies patches/ to the installed packages
+#    (patch-package) and provisions native TensorFlow (scripts/setup-tensorflow.ts). A re-run only
+#    re-checks the backend.
+node_key=$(hash_of package.json package-lock.json scripts/setup-tensorflow.ts patches/*.patch; node --version)
 if [ -d node_modules ] && fresh node "$node_key"; then
   run_step "node packages up to date; native TensorFlow check" ./node_modules/.bin/tsx scripts/setup-tensorflow.ts
 else

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the test suite with node's built-in runner on TypeScript (tsx).
 #   scripts/test.sh            all tests, notebook execution and browser checks included
-#   scripts/test.sh --unit     only the tests of lib/ (no notebooks, runner, setup, workflows or JupyterLab)
+#   scripts/test.sh --unit     only the tests of lib/ (no notebooks, runner, setup, workflows, JupyterLab or other Node.js releases)
 #   scripts/test.sh FILE...    the given test files
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ if [ -z "${IMDB_ARCHIVE:-}" ] && [ -f ../shared/data/aclImdb_v1-labeled.tar.gz ]
   export IMDB_ARCHIVE=$(cd .. && pwd)/shared/data/aclImdb_v1-labeled.tar.gz
 fi
 if [ "${1:-}" = "--unit" ]; then
-  files=$(find test -name '*.test.ts' | sort | grep -v -e notebooks.test.ts -e jupyterlab.test.ts -e runner.test.ts -e setup.test.ts -e workflows.test.ts)
+  files=$(find test -name '*.test.ts' | sort | grep -v -e notebooks.test.ts -e jupyterlab.test.ts -e runner.test.ts -e setup.test.ts -e workflows.test.ts -e node-versions.test.ts)
 elif [ $# -gt 0 ]; then
   files="$*"
 else

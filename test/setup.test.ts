@@ -17,7 +17,7 @@ test('a copied checkout: the setup rebuilds .venv and the kernelspec for the new
   const copy = path.join(copies, 'moved-course');
   fs.mkdirSync(copy);
   // What the setup reads, plus the set-up state that holds absolute paths (.venv, .setup's stamps).
-  for (const entry of ['package.json', 'package-lock.json', 'requirements.txt', 'scripts', '.venv', '.setup', '.tools']) {
+  for (const entry of ['package.json', 'package-lock.json', 'requirements.txt', 'scripts', 'patches', '.venv', '.setup', '.tools']) {
     if (fs.existsSync(path.join(ROOT, entry))) {
       assert.equal(spawnSync('cp', ['-a', path.join(ROOT, entry), copy]).status, 0, `copying ${entry}`);
     }

@@ -106,6 +106,19 @@ test("the test workflow runs the README's test command with the caches and uploa
   assert.equal(job.env.GRU_PROFILE, 'ci');
 });
 
+test('the test workflow runs on every supported Node.js major (package.json engines), none left out', () => {
+  const engines = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).engines.node as string;
+  const majors = [...engines.matchAll(/\^(\d+)/g)].map((m) => Number(m[1]));
+  assert.ok(majors.length >= 2, `engines.node lists majors: ${engines}`);
+  const job = workflow('test.yml').jobs.test;
+  assert.deepEqual(job.strategy.matrix.node, majors);
+  assert.equal(job.strategy['fail-fast'], false, 'one major failing does not cancel the others');
+  const setupNode = (job.steps as { uses?: string; with?: Record<string, string> }[]).find((s) =>
+    s.uses?.startsWith('actions/setup-node@'),
+  );
+  assert.equal(setupNode?.with?.['node-version'], '${{ matrix.node }}');
+});
+
 test('the reports workflow is started by hand and builds the full profile by default', () => {
   const wf = workflow('reports.yml');
   assert.deepEqual(Object.keys(wf.on), ['workflow_dispatch']);
