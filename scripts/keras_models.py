@@ -9,7 +9,9 @@ create either with `bash scripts/keras-env.sh keras2|keras3`.
     predict      load_model(MODEL) and write its P(positive) for the rows of an int32 .npy
     unsupported  save small untrained models of shapes the course does not import
 
-Every command prints one JSON line on stdout at the end (what it did, the Keras version).
+Every command prints one JSON line on stdout at the end (what it did, the Keras version). `train` prints its
+progress before it: lines "@progress {...}" (a batch line every --progress-seconds, a line per epoch; the events
+of lib/training/train-progress.ts, which lib/keras/python.ts shows as the course's own training shows them).
 
     python scripts/keras_models.py train --data data/export/<name> --out m.keras --epochs 1 --train-size 500
     python scripts/keras_models.py predict m.keras --x x.npy --out p.npy
@@ -54,6 +56,53 @@ def blog_model(num_words, max_len, units, dropout, recurrent_dropout, reset_afte
     return model
 
 
+PROGRESS_PREFIX = "@progress "  # lib/keras/python.ts reads these lines (a ProgressEvent of lib/training/train-progress.ts)
+
+
+def progress(event):
+    """One progress line on stdout, flushed: '@progress ' and the event as JSON."""
+    print(PROGRESS_PREFIX + json.dumps(event), flush=True)
+
+
+class ProgressLines(keras.callbacks.Callback):
+    """Training's progress as the course's training reports it: a batch line (running loss and accuracy of the
+    epoch, examples per second, the epoch's ETA) at most every `interval` seconds and at an epoch's last batch,
+    and a line per epoch with its validation result and the run's ETA. Keras's own progress bar is meant for a
+    terminal; in a pipe (a notebook cell) it prints nothing useful until the end."""
+
+    def __init__(self, epochs, rows, batch_size, interval):
+        super().__init__()
+        self.epochs, self.rows, self.batch_size, self.interval = epochs, rows, batch_size, interval
+        self.batches = -(-rows // batch_size)
+        self.epoch_seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+        self.started = self.shown = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        now, done = time.perf_counter(), batch + 1
+        if now - self.shown < self.interval and done != self.batches:
+            return
+        self.shown = now
+        seen = min(done * self.batch_size, self.rows)
+        rate = seen / max(now - self.started, 1e-9)
+        logs = logs or {}
+        progress({"type": "batch", "epoch": self.epoch, "epochs": self.epochs, "batch": done, "batches": self.batches,
+                  "loss": float(logs.get("loss", float("nan"))), "accuracy": float(logs.get("accuracy", float("nan"))),
+                  "examplesPerSecond": rate, "epochEtaSeconds": (self.rows - seen) / rate})
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_seconds.append(time.perf_counter() - self.started)
+        logs = logs or {}
+        mean = sum(self.epoch_seconds) / len(self.epoch_seconds)
+        record = {"epoch": epoch + 1, "seconds": self.epoch_seconds[-1]}
+        for k in ("loss", "accuracy", "val_loss", "val_accuracy"):
+            record[k] = float(logs.get(k, float("nan")))
+        progress({"type": "epoch", "epochs": self.epochs, "record": record,
+                  "runEtaSeconds": mean * (self.epochs - epoch - 1)})
+
+
 def cmd_train(a):
     x_train = np.load(os.path.join(a.data, "x_train.npy"))
     y_train = np.load(os.path.join(a.data, "y_train.npy"))
@@ -67,8 +116,9 @@ def cmd_train(a):
     keras.utils.set_random_seed(a.seed)
     model = blog_model(num_words, x_train.shape[1], a.units, a.dropout, a.recurrent_dropout, a.reset_after == "true", a.embedding_dim)
     started = time.perf_counter()
+    lines = ProgressLines(a.epochs, len(x_train), a.batch_size, a.progress_seconds)
     history = model.fit(x_train, y_train, epochs=a.epochs, batch_size=a.batch_size,
-                        validation_data=(x_test, y_test), verbose=2)
+                        validation_data=(x_test, y_test), verbose=0, callbacks=[lines])
     seconds = time.perf_counter() - started
     for path in a.out:
         save(model, path)
@@ -139,6 +189,8 @@ def main():
     t.add_argument("--recurrent-dropout", type=float, default=0.2)
     t.add_argument("--reset-after", choices=["true", "false"], default="true")
     t.add_argument("--seed", type=int, default=42)
+    t.add_argument("--progress-seconds", type=float, default=10.0,
+                   help="least seconds between two batch lines (an epoch's last batch is always shown)")
     r = sub.add_parser("predict")
     r.add_argument("model")
     r.add_argument("--x", required=True, help="int32 .npy of ids [rows, maxLen]")

@@ -19,6 +19,22 @@ if (!connectionFile) {
 const configPath = path.resolve(connectionFile);
 process.chdir(root);
 process.env.GRU_COURSE_ROOT = root;
+// The end of a kernel: tslab's ZmqServer.close() (on a shutdown request) closes its sockets, but its hooks
+// still route process.stdout/stderr writes to them, so any later write (a timer's console.log, our asyncError
+// below) threw "Socket is closed" and Node printed that with a stack trace as it died. Once the sockets are
+// closed, writes are dropped, errors are no longer reported (nobody is listening), and the process exits
+// within a second even when a timer or a training loop would keep it alive.
+const jupyter = require(path.join(root, 'node_modules', 'tslab', 'dist', 'jupyter.js'));
+let closed = false;
+const tslabClose = jupyter.ZmqServer.prototype.close;
+jupyter.ZmqServer.prototype.close = function closeQuietly() {
+  closed = true;
+  const drop = () => true;
+  process.stdout.write = drop;
+  process.stderr.write = drop;
+  setTimeout(() => process.exit(0), 1000).unref();
+  return tslabClose.call(this);
+};
 require(path.join(root, 'node_modules', 'tslab', 'dist', 'main.js')).startKernel({
   configPath,
   enableFindLocal: false,
@@ -34,15 +50,29 @@ globalThis[ASYNC_ERRORS] = [];
 // tslab's own messaging can fail the same way (e.g. "Socket is blocked by a bind or unbind operation" when
 // a status message races the socket's setup): that is no fault of the notebook's code, so it is printed only.
 const TSLAB_PLUMBING = /^\s+at .*[\\/]node_modules[\\/]tslab[\\/]dist[\\/]jupyter\.js:/m;
+// The kernel's own stderr, for when tslab's (a cell's output) cannot take a line.
+const kernelStderr = process.stderr.write.bind(process.stderr);
+/** Writes a line where the running cell shows it; if tslab's socket refuses it, to the kernel's stderr, without a trace. */
+function report(line, short) {
+  try {
+    process.stderr.write(line);
+  } catch (writeError) {
+    if (closed) return;
+    kernelStderr(`${short} (not shown in the notebook: ${writeError && writeError.message})\n`);
+  }
+}
 function asyncError(kind, err) {
+  if (closed) return; // the kernel is ending: its sockets are closed, nobody reads an error now
   const text = err instanceof Error ? err.stack || String(err) : String(err);
+  const message = err instanceof Error ? String(err) : text.split('\n')[0];
   const firstFrame = text.split('\n').find((line) => /^\s+at /.test(line)) || '';
   if (TSLAB_PLUMBING.test(firstFrame)) {
-    process.stderr.write(`[kernel] warning: a tslab messaging error (${kind}), ignored: ${text}\n`);
+    const line = `[kernel] warning: a tslab messaging error (${kind}), ignored: ${message}`;
+    report(`${line}\n`, line);
     return;
   }
   globalThis[ASYNC_ERRORS].push(`${kind}: ${text}`);
-  process.stderr.write(`[kernel] asynchronous error (${kind}): ${text}\n`);
+  report(`[kernel] asynchronous error (${kind}): ${text}\n`, `[kernel] asynchronous error (${kind}): ${message}`);
 }
 process.removeAllListeners('uncaughtException');
 process.removeAllListeners('unhandledRejection');

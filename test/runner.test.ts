@@ -116,6 +116,34 @@ describe('a dead kernel or a malformed notebook is named', () => {
   });
 });
 
+describe('the kernel ends quietly', () => {
+  // tslab closes its sockets on the shutdown request; a timer still writing to stdout (as lib/util/progress.ts
+  // writes, with process.stdout.write) then threw "Socket is closed", and the kernel's error handler, writing
+  // that to the same closed socket, threw again: Node printed "Error: Socket is closed" and a stack trace.
+  for (const [name, cells, status] of [
+    ['after a failed cell', ['throw new Error("boom");'], 1],
+    ['after the last cell', ['const done = true;'], 0],
+  ] as const) {
+    test(`${name}, with a timer still printing: no stack trace, and the kernel exits`, () => {
+      const slug = name.replace(/\W+/g, '-');
+      const pidFile = path.join(work, `quiet-${slug}.pid`);
+      const file = notebook(`quiet-${slug}.ipynb`, [
+        `require("fs").writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));\n` +
+          'let ticks = 0;\nsetInterval(() => process.stdout.write(`tick ${++ticks}\\n`), 50);',
+        ...cells,
+      ]);
+      const r = run([file]);
+      assert.equal(r.status, status, r.stdout + r.stderr);
+      // The runner's own report of a failed cell quotes the cell's error; nothing else may carry a trace.
+      const kernelText = r.stderr.replace(/NOTEBOOK FAILED:[\s\S]*?(?=\n\S|$)/, '');
+      assert.doesNotMatch(r.stderr, /Socket is closed|Node\.js v\d|tslab-kernel\.js:\d/, r.stderr);
+      assert.doesNotMatch(kernelText, /^\s+at /m, r.stderr);
+      const kernel = Number(fs.readFileSync(pidFile, 'utf8'));
+      assert.equal(alive(kernel), false, `kernel ${kernel} still running`);
+    });
+  }
+});
+
 describe('stopping the runner stops its kernel', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     test(`${signal} during a long cell: the kernel process is gone, exit ${signal === 'SIGTERM' ? 143 : 130}`, async () => {

@@ -68,7 +68,7 @@ describe('a run trained here, exported, loaded by Keras', () => {
     for (const ext of ['keras', 'h5']) {
       test(`${env === 'keras2' ? 'Keras 2.12' : 'Keras 3'} opens model.${ext} and predicts our probabilities (max |diff| <= ${TOLERANCE})`, async (t) => {
         const out = path.join(tmp, `p-${env}-${ext}.npy`);
-        const { result } = runKerasModels<{ keras_version: string }>(env, [
+        const { result } = await runKerasModels<{ keras_version: string }>(env, [
           'predict',
           path.join(tmp, 'out', `model.${ext}`),
           '--x',
@@ -113,7 +113,7 @@ test('a reset_after=False model imported from Keras 3 goes back out and Keras 3 
   const exportDir = path.dirname(xTest);
   const original = path.join(tmp, 'rb.keras');
   const pOriginal = path.join(tmp, 'rb-p.npy');
-  runKerasModels('keras3', [
+  await runKerasModels('keras3', [
     'train',
     '--data',
     exportDir,
@@ -138,7 +138,7 @@ test('a reset_after=False model imported from Keras 3 goes back out and Keras 3 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /reset_after=False/);
   const pBack = path.join(tmp, 'rb-again-p.npy');
-  runKerasModels('keras3', ['predict', back, '--x', xTest, '--out', pBack]);
+  await runKerasModels('keras3', ['predict', back, '--x', xTest, '--out', pBack]);
   const diff = maxAbsDiff((await readNpy(pBack)).data, (await readNpy(pOriginal)).data);
   t.diagnostic(`Keras 3 .keras (reset_after=False) -> import -> export .h5 -> Keras 3: max |diff| = ${diff.toExponential(2)}`);
   assert.ok(diff <= TOLERANCE);

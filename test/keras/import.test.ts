@@ -62,9 +62,9 @@ for (const spec of TRAINED) {
     });
     let kerasVersion = '';
 
-    before(() => {
+    before(async () => {
       const f = files();
-      const { result } = runKerasModels<{ keras_version: string; seconds: number }>(spec.env, [
+      const { result } = await runKerasModels<{ keras_version: string; seconds: number }>(spec.env, [
         'train',
         '--data',
         exportDir,
@@ -252,10 +252,10 @@ describe('models of another shape are refused, naming what is not supported, and
     { env: 'keras2', kind: 'bidirectional', ext: 'keras', message: /Bidirectional wrapper/ },
   ];
   const fileOf = (c: (typeof cases)[number]) => path.join(tmp, `unsupported-${c.env}-${c.kind}.${c.ext}`);
-  before(() => {
+  before(async () => {
     // one Python start per Keras version
     for (const env of ['keras2', 'keras3'] as const) {
-      runKerasModels(env, ['unsupported', ...cases.filter((c) => c.env === env).flatMap((c) => ['--model', `${c.kind}=${fileOf(c)}`])]);
+      await runKerasModels(env, ['unsupported', ...cases.filter((c) => c.env === env).flatMap((c) => ['--model', `${c.kind}=${fileOf(c)}`])]);
     }
   });
   for (const c of cases) {

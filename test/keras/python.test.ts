@@ -34,9 +34,9 @@ for (const env of KERAS_ENVS) {
   });
 }
 
-test('runKerasModels: a failing command throws with the script error', () => {
-  assert.throws(
-    () => runKerasModels('keras3', ['unsupported', '--model', 'gru-ish=/tmp/x.keras']),
+test('runKerasModels: a failing command throws with the script error', async () => {
+  await assert.rejects(
+    runKerasModels('keras3', ['unsupported', '--model', 'gru-ish=/tmp/x.keras']),
     /keras_models\.py unsupported \(keras3\) failed .*\n[\s\S]*use KIND=FILE/,
   );
 });
