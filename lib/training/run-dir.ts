@@ -274,11 +274,14 @@ export async function verifyEpoch(dir: string): Promise<void> {
   }
   for (const [name, want] of Object.entries(manifest.files)) {
     const file = path.join(dir, name);
-    if (!fs.existsSync(file)) {
-      if (REMOVABLE_FILES.has(name)) continue;
+    let got: FileDigest;
+    try {
+      got = await fileDigest(file); // read at once, no existence check first: a trainer may remove a file in between
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new TrainError('RUN_CORRUPT', `cannot read ${file} (${errText(err)})`);
+      if (REMOVABLE_FILES.has(name)) continue; // the next epoch's save removed it (while this was reading, perhaps)
       throw new TrainError('RUN_CORRUPT', `${file} is missing (listed in ${manifestFile})`);
     }
-    const got = await fileDigest(file);
     if (got.bytes !== want.bytes || got.sha256 !== want.sha256) {
       throw new TrainError(
         'RUN_CORRUPT',
