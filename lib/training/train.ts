@@ -221,7 +221,12 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const release = await acquireRunLock(runDir, say);
   try {
     // Another trainer may have written the run while the data loaded: its state is read again, under the lock.
-    const now = await checkRunStatus(runDir, config, options.resume === true, 'another trainer wrote it while this one loaded its data');
+    const now = await checkRunStatus(
+      runDir,
+      config,
+      options.resume === true,
+      'another trainer wrote the run while this trainer loaded its data',
+    );
     if (now.completedEpochs !== startEpoch)
       say(`${runDir} changed while the data loaded: it holds ${now.completedEpochs} completed epoch(s) now`);
     if (now.completedEpochs >= config.epochs) return await loadComplete(runDir, now, config, say, true);

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { mock } from 'node:test';
+import { createRequire } from 'node:module';
 import { ROOT, SHARED_ARCHIVE } from '../../lib/util/paths';
 import { epochDir, loadRun, verifyEpoch } from '../../lib/training/run-dir';
 
@@ -76,7 +77,7 @@ test('two trainers of other configurations on one run directory: the one whose d
   assert.equal(code, 2, late.output());
   assert.match(
     late.output(),
-    /train: another trainer wrote .*race while this one loaded its data: .*race already holds 2 completed epoch\(s\)\. Resume it/,
+    /train: another trainer wrote the run while this trainer loaded its data: .*race already holds 2 completed epoch\(s\)\. Resume it/,
   );
   assert.doesNotMatch(late.output(), /\n +at |training .*race:/, 'no stack trace, and it trained nothing');
   const config = JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')) as { maxLen: number; epochs: number; seed: number };
@@ -102,8 +103,12 @@ test('a file the manifest lists, removed by the next epoch between the check and
   fs.rmSync(optimizerFile);
   fs.rmSync(path.join(dir, 'optimizer.bin'));
   // The moment of the race: the file was there when looked for, and is gone when read.
-  const existsSync = fs.existsSync;
-  const looked = mock.method(fs, 'existsSync', (p: fs.PathLike) => (String(p).startsWith(path.join(dir, 'optimizer.')) ? true : existsSync(p)));
+  // (The module object lib/ requires, not this file's import namespace, which mock cannot patch.)
+  const nodeFs = createRequire(__filename)('node:fs') as typeof fs;
+  const existsSync = nodeFs.existsSync;
+  const looked = mock.method(nodeFs, 'existsSync', (p: fs.PathLike) =>
+    String(p).startsWith(path.join(dir, 'optimizer.')) ? true : existsSync(p),
+  );
   try {
     await verifyEpoch(dir);
   } finally {
