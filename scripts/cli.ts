@@ -74,6 +74,17 @@ export type StopSignal = keyof typeof STOP_SIGNALS;
 /** Milliseconds within which a second stop signal counts as the first one delivered again (see the top). */
 export const REPEATED_SIGNAL_MS = 500;
 
+/**
+ * `text` safe to write to a terminal: control characters (C0 but tab, DEL, C1) shown as \xHH, so a review
+ * holding ESC sequences (ESC ] 0 ; title BEL, ESC [ 2 J) cannot retitle, clear or recolour the terminal.
+ */
+export function terminalText(text: string): string {
+  return text.replace(
+    /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
+}
+
 /** Thrown by fail(): the message and exit code the scaffold reports. */
 export class CliError extends Error {
   override readonly name = 'CliError';

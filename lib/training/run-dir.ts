@@ -152,6 +152,13 @@ async function completedEpochNumbers(runDir: string): Promise<number[]> {
 /** Reads what a run directory holds, without loading any model (a damaged config.json is RUN_CORRUPT). */
 export async function runStatus(runDir: string): Promise<RunStatus> {
   const dir = path.resolve(runDir);
+  const stat = await fsp.stat(dir).catch(() => null);
+  if (stat !== null && !stat.isDirectory()) {
+    throw new TrainError(
+      'RUN_NOT_FOUND',
+      `${dir} is a file, not a run directory: give the run's directory (--run-dir DIR / GRU_RUN_DIR), e.g. runs/imdb-gru-ci`,
+    );
+  }
   const configFile = path.join(dir, 'config.json');
   const config = fs.existsSync(configFile) ? await readRunJson<TrainConfig>(configFile) : null;
   if (config !== null && (typeof config !== 'object' || !Number.isInteger(config.epochs))) {
