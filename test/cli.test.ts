@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '../lib/util/paths';
 import {
@@ -197,4 +198,14 @@ test('epochChoice reads --epoch as last (default), best, or a positive decimal i
       bad,
     );
   }
+});
+
+test('every npm script execs its last command, so that a signal to the npm pid reaches the process doing the work', () => {
+  // npm forwards SIGTERM / SIGINT to the `sh -c` it starts; sh does not pass them on to a child it waits for.
+  const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const notExec = Object.entries(scripts)
+    .filter(([name]) => name !== 'postinstall') // run by npm ci itself, never by hand
+    .filter(([, command]) => !/^(?:[A-Z_]+=\S+ )*exec /.test(command.split('&&').pop()!.trim()))
+    .map(([name, command]) => `${name}: ${command}`);
+  assert.deepEqual(notExec, []);
 });
