@@ -6,8 +6,10 @@
  *   - `--help` generated from the option table (each option's value name, help text and section),
  *     with the script's exit codes;
  *   - `fail(message)`: a usage error, shown as "<script>: <message>" plus a pointer to --help, exit 2;
- *   - Ctrl-C (when the script can stop cleanly): the first one aborts `signal`, so the work stops at the
- *     end of the current batch; a second one quits at once (exit 130);
+ *   - Ctrl-C or SIGTERM (when the script can stop cleanly): the first one aborts `signal`, so the work stops
+ *     at the end of the current batch (exit 130, or 143 after SIGTERM); a second one quits at once. A second
+ *     signal within half a second of the first is the same one delivered twice (by the terminal and by npm,
+ *     which forwards SIGINT and SIGTERM to the script) and is ignored;
  *   - errors the user can act on (the script's `knownErrors`) are shown as their message with their exit
  *     code; anything else with its stack, exit 1.
  */
@@ -60,8 +62,28 @@ export interface CliContext {
 
 /** The exit code of a usage error: a bad option or value. */
 export const USAGE_EXIT = 2;
-/** The exit code of a run stopped by Ctrl-C (128 + SIGINT). */
+/** The exit code of a run stopped by Ctrl-C (128 + SIGINT); after SIGTERM the script exits 143 (128 + 15) instead. */
 export const STOPPED_EXIT = 130;
+
+/** The signals that stop an abortable script, and the exit code of each (128 + its number). */
+export const STOP_SIGNALS = { SIGINT: STOPPED_EXIT, SIGTERM: 143 } as const;
+
+/** A signal that stops an abortable script. */
+export type StopSignal = keyof typeof STOP_SIGNALS;
+
+/** Milliseconds within which a second stop signal counts as the first one delivered again (see the top). */
+export const REPEATED_SIGNAL_MS = 500;
+
+/**
+ * `text` safe to write to a terminal: control characters (C0 but tab, DEL, C1) shown as \xHH, so a review
+ * holding ESC sequences (ESC ] 0 ; title BEL, ESC [ 2 J) cannot retitle, clear or recolour the terminal.
+ */
+export function terminalText(text: string): string {
+  return text.replace(
+    /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
+}
 
 /** Thrown by fail(): the message and exit code the scaffold reports. */
 export class CliError extends Error {
@@ -150,15 +172,19 @@ export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   exit: (code: number) => void;
-  /** Registers the Ctrl-C handler. */
-  onInterrupt: (handler: () => void) => void;
+  /** Registers the handler of Ctrl-C (SIGINT) and SIGTERM. */
+  onInterrupt: (handler: (signal?: StopSignal) => void) => void;
+  /** The clock (milliseconds), to tell a repeated signal from a second one; default Date.now. */
+  now?: () => number;
 }
 
 const processIo: CliIo = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
   exit: (code) => process.exit(code),
-  onInterrupt: (handler) => void process.on('SIGINT', handler),
+  onInterrupt: (handler) => {
+    for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) process.on(signal, () => handler(signal));
+  },
 };
 
 /** The message and exit code of anything main threw (see the module comment). */
@@ -183,6 +209,8 @@ export async function runCli(
   argv?: string[],
 ): Promise<void> {
   const controller = new AbortController();
+  const now = io.now ?? Date.now;
+  let stoppedBy: { signal: StopSignal; at: number } | undefined;
   let code: number;
   try {
     const parsed = parseCli(spec, argv);
@@ -191,13 +219,18 @@ export async function runCli(
       return io.exit(0);
     }
     if (spec.abortable) {
-      io.onInterrupt(() => {
-        if (controller.signal.aborted) io.exit(STOPPED_EXIT); // second Ctrl-C: what is on disk is complete anyway
-        io.stderr('\nstopping at the end of this batch (Ctrl-C again to quit now)...\n');
+      io.onInterrupt((signal = 'SIGINT') => {
+        if (stoppedBy !== undefined) {
+          if (now() - stoppedBy.at < REPEATED_SIGNAL_MS) return; // the first signal again (terminal and npm both send it)
+          return io.exit(STOP_SIGNALS[signal]); // a second signal: what is on disk is complete anyway
+        }
+        stoppedBy = { signal, at: now() };
+        io.stderr(`\n${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping at the end of this batch (Ctrl-C again to quit now)...\n`);
         controller.abort();
       });
     }
     code = (await main({ values: parsed.values, positionals: parsed.positionals, signal: controller.signal })) ?? 0;
+    if (code === STOPPED_EXIT && stoppedBy !== undefined) code = STOP_SIGNALS[stoppedBy.signal];
   } catch (err) {
     const report = reportError(spec, err);
     io.stderr(report.text);

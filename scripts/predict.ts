@@ -12,10 +12,10 @@
 import * as fsp from 'node:fs/promises';
 import { parseProfile } from '../lib/util/env';
 import { ImdbError } from '../lib/data/errors';
-import { Predictor } from '../lib/training/predict';
+import { Predictor, notTextReason, type Classification } from '../lib/training/predict';
 import { runLockHolder } from '../lib/training/run-guards';
 import { RUN_DIR_ENV, TrainError, defaultRunDir, resolveConfig } from '../lib/training/config';
-import { epochChoice, fail, runCli, type CliSpec } from './cli';
+import { epochChoice, fail, runCli, terminalText, type CliSpec } from './cli';
 
 const PROFILE_ENV = 'GRU_PROFILE';
 
@@ -54,20 +54,21 @@ const SPEC: CliSpec = {
   },
 };
 
-/** A review to classify and where it came from (shown instead of a long text). */
+/** A review to classify and where it came from (shown instead of a long text); `notText` says why it is no text. */
 interface Input {
   source: string;
   text: string;
+  notText?: string;
 }
 
-async function readInput(file: string): Promise<string> {
+async function readInput(file: string): Promise<Buffer> {
   try {
     if (file === '-') {
       const chunks: Buffer[] = [];
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks).toString('utf8');
+      return Buffer.concat(chunks);
     }
-    return await fsp.readFile(file, 'utf8');
+    return await fsp.readFile(file);
   } catch (err) {
     return fail(`--file ${file}: ${(err as Error).message}`);
   }
@@ -77,14 +78,30 @@ async function inputs(positionals: string[], files: string[], lines: boolean): P
   const out: Input[] = positionals.map((text) => ({ source: 'argument', text }));
   for (const file of files) {
     const name = file === '-' ? 'stdin' : file;
-    const text = await readInput(file);
-    if (!lines) out.push({ source: name, text });
+    const bytes = await readInput(file);
+    const notText = notTextReason(bytes) ?? undefined;
+    const text = bytes.toString('utf8');
+    if (!lines || notText !== undefined) out.push({ source: name, text, notText });
     else text.split(/\r?\n/).forEach((line, i) => void (line.trim() !== '' && out.push({ source: `${name}:${i + 1}`, text: line })));
   }
   return out;
 }
 
-const shown = (text: string) => (text.length > 100 ? `${text.slice(0, 97)}...` : text).replace(/\s+/g, ' ');
+const shown = (text: string) => terminalText((text.length > 100 ? `${text.slice(0, 97)}...` : text).replace(/\s+/g, ' '));
+
+/** Each input's verdict; an input that is no text gets none, like a text with no known word. */
+function classifyInputs(predictor: Predictor, texts: Input[]): Classification[] {
+  const isText = texts.filter((t) => t.notText === undefined);
+  const scored = predictor.classify(isText.map((t) => t.text));
+  let next = 0;
+  return texts.map((t) => (t.notText === undefined ? scored[next++] : { text: t.text, knownWords: 0, probability: null, label: null }));
+}
+
+/** Why a row got no verdict, for the warning on stderr. */
+function noVerdictReason(input: Input, r: Classification): string {
+  if (input.notText !== undefined) return `is not review text (${input.notText})`;
+  return r.knownWords === 0 ? 'has no word the vocabulary knows' : 'got no finite probability from the model (its weights hold NaN?)';
+}
 
 runCli(SPEC, async ({ values, positionals }) => {
   const files = (values.file as string[] | undefined) ?? [];
@@ -119,22 +136,28 @@ runCli(SPEC, async ({ values, positionals }) => {
         ? 'the run is complete\n'
         : `the run is INCOMPLETE${holder ? ` (being trained now by pid ${holder.pid})` : ' (finish it with scripts/train.ts --resume)'}\n`),
   );
-  const results = predictor.classify(texts.map((t) => t.text));
+  const results = classifyInputs(predictor, texts);
   predictor.dispose();
   const rows = results.map((r, i) => ({ source: texts[i].source, ...r }));
   rows.forEach((r, i) => {
     if (r.probability === null)
       process.stderr.write(
-        `predict: text ${i + 1} (${r.source === 'argument' ? JSON.stringify(shown(r.text)) : r.source}) has no word the vocabulary knows: no verdict\n`,
+        `predict: text ${i + 1} (${r.source === 'argument' ? JSON.stringify(shown(r.text)) : terminalText(r.source)}) ${noVerdictReason(texts[i], r)}: no verdict\n`,
       );
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(rows, null, 1)}\n`);
     return;
   }
-  for (const r of rows) {
+  rows.forEach((r, i) => {
     const p = r.probability === null ? '-'.padStart(6) : r.probability.toFixed(4);
-    const label = r.label ?? 'no verdict (no known word)';
-    process.stdout.write(`${p}  ${label.padEnd(8)}  ${r.source === 'argument' ? r.text : `${r.source}: ${shown(r.text)}`}\n`);
-  }
+    const label =
+      r.label ??
+      `no verdict (${texts[i].notText !== undefined ? 'not text' : r.knownWords === 0 ? 'no known word' : 'no finite probability'})`;
+    const what =
+      r.source === 'argument'
+        ? terminalText(r.text)
+        : `${terminalText(r.source)}: ${texts[i].notText === undefined ? shown(r.text) : '(not text)'}`;
+    process.stdout.write(`${p}  ${label.padEnd(8)}  ${what}\n`);
+  });
 });

@@ -7,7 +7,8 @@
  *   node --import tsx scripts/train.ts --time-batches 20   # estimate the epoch time, train nothing
  *
  * Exit codes: 0 done, 1 training failed (a non-finite loss, unreadable data), 2 bad options or a run-directory
- * problem (unwritable, a failed write such as a full disk, a damaged file, locked, other data), 130 stopped by Ctrl-C.
+ * problem (unwritable, a failed write such as a full disk, a damaged file, locked, other data), 130 stopped by Ctrl-C,
+ * 143 stopped by SIGTERM.
  */
 import { parseProfile } from '../lib/util/env';
 import { ImdbError } from '../lib/data/errors';
@@ -56,7 +57,7 @@ const SPEC: CliSpec = {
   },
   epilog:
     'Progress goes to stdout, warnings and errors to stderr.\n' +
-    'Ctrl-C stops at the end of the current batch; the completed epochs stay on disk and\n' +
+    'Ctrl-C (or SIGTERM) stops at the end of the current batch; the completed epochs stay on disk and\n' +
     '--resume continues from the last one with the same shuffles and dropout masks. Ctrl-C while the\n' +
     'data loads stops before the run directory is created.\n' +
     'Every run file is written completely or not at all (checked, fsynced, renamed into place; each\n' +
@@ -71,7 +72,8 @@ const SPEC: CliSpec = {
   exitCodes: {
     1: 'training failed (a non-finite loss) or the data could not be read',
     2: 'bad options or a run-directory problem (above)',
-    130: 'stopped',
+    130: 'stopped by Ctrl-C',
+    143: 'stopped by SIGTERM',
   },
   abortable: true,
   knownErrors: (err) => {

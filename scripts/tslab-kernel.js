@@ -78,3 +78,17 @@ process.removeAllListeners('uncaughtException');
 process.removeAllListeners('unhandledRejection');
 process.on('uncaughtException', (err) => asyncError('uncaught exception in a callback', err));
 process.on('unhandledRejection', (reason) => asyncError('unhandled promise rejection', reason));
+
+// The parent watch: when the process that started this kernel (the notebook runner, JupyterLab's server) is
+// gone, even killed with SIGKILL and so unable to shut the kernel down, the kernel is re-parented and its
+// ppid changes. It then exits within a second, so that no kernel, and no training in it, is left running.
+// (The line goes to fd 2 directly: tslab routes process.stderr to a socket nobody reads any more.)
+const KERNEL_PARENT = process.ppid;
+setInterval(() => {
+  if (process.ppid === KERNEL_PARENT) return;
+  try {
+    require('fs').writeSync(2, `[kernel] the process that started this kernel (pid ${KERNEL_PARENT}) is gone: exiting\n`);
+  } finally {
+    process.exit(0);
+  }
+}, 1000).unref();

@@ -3,9 +3,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '../lib/util/paths';
-import { CliError, STOPPED_EXIT, epochChoice, fail, helpText, positiveInteger, runCli, type CliIo, type CliSpec } from '../scripts/cli';
+import {
+  CliError,
+  REPEATED_SIGNAL_MS,
+  STOPPED_EXIT,
+  epochChoice,
+  fail,
+  helpText,
+  positiveInteger,
+  runCli,
+  type CliIo,
+  type CliSpec,
+  type StopSignal,
+} from '../scripts/cli';
 
 class KnownError extends Error {}
 
@@ -24,10 +37,20 @@ const SPEC: CliSpec = {
   knownErrors: (err) => (err instanceof KnownError ? 3 : undefined),
 };
 
-/** Runs the scaffold with recorded output; `interrupt` fires the Ctrl-C handler `n` times while main runs. */
-async function run(argv: string[], main: Parameters<typeof runCli>[1], interrupts = 0) {
+/** A stop signal delivered while main runs: which one, and how many milliseconds after the previous one. */
+interface Delivery {
+  signal: StopSignal;
+  after: number;
+}
+
+/**
+ * Runs the scaffold with recorded output; `interrupts` fires the Ctrl-C handler that many times while main
+ * runs (a second apart), or delivers the given signals at the given times (on the scaffold's clock).
+ */
+async function run(argv: string[], main: Parameters<typeof runCli>[1], interrupts: number | Delivery[] = 0) {
   const out = { stdout: '', stderr: '', code: -1 };
-  let handler: (() => void) | undefined;
+  let handler: ((signal?: StopSignal) => void) | undefined;
+  let clock = 0;
   const io: CliIo = {
     stdout: (t) => void (out.stdout += t),
     stderr: (t) => void (out.stderr += t),
@@ -35,11 +58,17 @@ async function run(argv: string[], main: Parameters<typeof runCli>[1], interrupt
       if (out.code === -1) out.code = code;
     },
     onInterrupt: (h) => void (handler = h),
+    now: () => clock,
   };
+  const deliveries = typeof interrupts === 'number' ? Array.from({ length: interrupts }, () => undefined) : interrupts;
   await runCli(
     SPEC,
     async (context) => {
-      for (let i = 0; i < interrupts; i++) handler?.();
+      for (const d of deliveries) {
+        clock += d?.after ?? 1000;
+        if (d === undefined) handler?.();
+        else handler?.(d.signal);
+      }
       return main(context);
     },
     io,
@@ -118,6 +147,24 @@ test('Ctrl-C: the first aborts the signal (stop at the end of the batch), the se
   assert.equal(twice.code, STOPPED_EXIT, 'the second Ctrl-C exits before main returns');
 });
 
+test('SIGTERM stops at the end of the batch like Ctrl-C and exits 143; the same signal delivered twice at once counts once', async () => {
+  const term = await run([], async ({ signal }) => (signal.aborted ? STOPPED_EXIT : 0), [{ signal: 'SIGTERM', after: 0 }]);
+  assert.equal(term.code, 143, 'a run stopped by SIGTERM exits 128 + 15');
+  assert.match(term.stderr, /SIGTERM: stopping at the end of this batch/);
+  // `npm run` forwards the terminal's Ctrl-C to the script, which the terminal also sent it: one key press, two signals.
+  const repeated = await run([], async ({ signal }) => (signal.aborted ? STOPPED_EXIT : 0), [
+    { signal: 'SIGINT', after: 0 },
+    { signal: 'SIGINT', after: REPEATED_SIGNAL_MS - 1 },
+  ]);
+  assert.equal(repeated.code, STOPPED_EXIT, 'main ran to its end (the batch boundary): the repeated signal did not quit');
+  assert.equal(repeated.stderr.match(/stopping at the end of this batch/g)?.length, 1);
+  const second = await run([], async () => 0, [
+    { signal: 'SIGTERM', after: 0 },
+    { signal: 'SIGTERM', after: REPEATED_SIGNAL_MS },
+  ]);
+  assert.equal(second.code, 143, 'a second SIGTERM later on quits at once');
+});
+
 test('every script answers --help from its table and rejects an unknown option with exit 2', () => {
   for (const script of ['train', 'predict', 'compare', 'export-imdb', 'imdb-bench', 'bench-epoch', 'bench-gru']) {
     const file = path.join(ROOT, 'scripts', `${script}.ts`);
@@ -151,4 +198,14 @@ test('epochChoice reads --epoch as last (default), best, or a positive decimal i
       bad,
     );
   }
+});
+
+test('every npm script execs its last command, so that a signal to the npm pid reaches the process doing the work', () => {
+  // npm forwards SIGTERM / SIGINT to the `sh -c` it starts; sh does not pass them on to a child it waits for.
+  const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const notExec = Object.entries(scripts)
+    .filter(([name]) => name !== 'postinstall') // run by npm ci itself, never by hand
+    .filter(([, command]) => !/^(?:[A-Z_]+=\S+ )*exec /.test(command.split('&&').pop()!.trim()))
+    .map(([name, command]) => `${name}: ${command}`);
+  assert.deepEqual(notExec, []);
 });

@@ -46,10 +46,15 @@ function run(args: string[]): { status: number | null; stdout: string; stderr: s
   return { status: r.status, stdout: r.stdout, stderr: r.stderr ?? String(r.error) };
 }
 
+/** Whether `pid` runs (a zombie, exited but not yet reaped by whoever adopted it, does not). */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
   }
@@ -183,6 +188,30 @@ describe('stopping the runner stops its kernel', () => {
       assert.doesNotMatch(output, /Traceback|Task exception/);
     });
   }
+
+  test('SIGKILL of the runner (no chance to shut the kernel down): the kernel notices its parent is gone and exits', async () => {
+    const pidFile = path.join(work, 'kernel-orphan.pid');
+    const file = notebook('long-orphan.ipynb', [
+      `require("fs").writeFileSync(${JSON.stringify(pidFile)}, String(process.pid));`,
+      'for (let i = 0; i < 300; i++) { console.log(`tick ${i}`); await new Promise((r) => setTimeout(r, 1000)); }',
+    ]);
+    const child = spawn(PYTHON, [RUNNER, '--echo-after', '1', file], {
+      cwd: ROOT,
+      env: { ...process.env, GRU_PROFILE: 'ci' },
+      detached: true,
+      stdio: 'ignore',
+    });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    for (let i = 0; i < 240 && !fs.existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 250));
+    assert.ok(fs.existsSync(pidFile), 'the kernel never ran the first cell');
+    const kernel = Number(fs.readFileSync(pidFile, 'utf8'));
+    process.kill(child.pid!, 'SIGKILL');
+    await exited;
+    for (let i = 0; i < 40 && alive(kernel); i++) await new Promise((r) => setTimeout(r, 250));
+    const left = alive(kernel);
+    if (left) process.kill(kernel, 'SIGKILL');
+    assert.equal(left, false, `kernel ${kernel} still running 10 s after its runner was killed`);
+  });
 });
 
 test("live progress on stdout: notebook i/n, each cell as it starts, a long cell's lines while it runs, a summary", async () => {

@@ -84,6 +84,21 @@ export function kerasWeightsOf(model: tf.LayersModel, maxLen: number): { spec: K
   return { spec, weights };
 }
 
+// Creates the folder of an output file; a part of its path that is a file, or a folder that cannot be
+// written, is a KerasModelError naming it (not a raw EEXIST / ENOTDIR).
+async function makeFolderFor(file: string): Promise<void> {
+  const folder = path.dirname(file);
+  try {
+    await fsp.mkdir(folder, { recursive: true });
+    return;
+  } catch (err) {
+    let part = folder;
+    while (!fs.existsSync(part) && path.dirname(part) !== part) part = path.dirname(part);
+    const why = fs.existsSync(part) && !fs.statSync(part).isDirectory() ? `${part} is a file, not a folder` : (err as Error).message;
+    throw new KerasModelError('INVALID', `cannot write ${file}: ${why}. Choose another output path.`);
+  }
+}
+
 async function writeAtomically(file: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = `${file}.partial-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
@@ -105,7 +120,7 @@ export async function exportKeras(runDir: string, outFile: string, options: { ep
     const vocab = await loadVocabulary(vocabFile);
     const { spec, weights } = kerasWeightsOf(run.model, run.config.maxLen);
     const file = path.resolve(outFile);
-    await fsp.mkdir(path.dirname(file), { recursive: true });
+    await makeFolderFor(file);
     await writeAtomically(file, (tmp) => writeKerasModel(tmp, format, spec, weights));
     const wordIndexFile = wordIndexPathFor(file);
     await writeAtomically(wordIndexFile, (tmp) => fsp.writeFile(tmp, JSON.stringify(wordIndexFromVocabulary(vocab))));

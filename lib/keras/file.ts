@@ -83,6 +83,35 @@ function checkShapes(w: KerasGruWeights, spec: KerasGruSpec, source: string): vo
   }
 }
 
+// Refuses NaN and infinite weights (a diverged training's file): they would import, then predict NaN.
+function checkFinite(w: KerasGruWeights, spec: KerasGruSpec, source: string): void {
+  const n = spec.layerNames;
+  const names: Array<[keyof KerasGruWeights, string, string]> = [
+    ['embeddings', n.embedding, 'embeddings'],
+    ['kernel', n.gru, 'kernel'],
+    ['recurrentKernel', n.gru, 'recurrent_kernel'],
+    ['bias', n.gru, 'bias'],
+    ['denseKernel', n.dense, 'kernel'],
+    ['denseBias', n.dense, 'bias'],
+  ];
+  for (const [key, layer, weight] of names) {
+    const data = w[key].data;
+    let bad = 0;
+    let first = -1;
+    for (let i = 0; i < data.length; i++) {
+      if (Number.isFinite(data[i])) continue;
+      if (bad++ === 0) first = i;
+    }
+    if (bad > 0) {
+      invalid(
+        source,
+        `layer "${layer}" weight ${weight} holds ${bad} non-finite value(s) (the first, ${data[first]}, at flat index ${first}): ` +
+          'the model is broken (a training that diverged?) and is not imported',
+      );
+    }
+  }
+}
+
 // The variables of one layer in a .keras weights file: <base>/<key>[/cell]/vars/0, 1, .... Keras 3 names a
 // layer's group after its class, snake-cased (saving_lib's _save_container_state: "embedding", "gru", "dense"),
 // not after the layer's own name ("embedding_1" when a second model was built in the same session); Keras 2.12's
@@ -148,24 +177,63 @@ function weightsFromH5(reader: Hdf5Reader, spec: KerasGruSpec, source: string): 
   };
 }
 
-async function readV3(bytes: Uint8Array, source: string): Promise<KerasModelFile> {
-  let files: Record<string, Uint8Array>;
+/** The largest config.json / metadata.json a .keras zip may hold (the course's model's config is ~3 KB). */
+export const KERAS_JSON_LIMIT = 4 * 2 ** 20;
+
+/**
+ * The largest model.weights.h5 accepted for `spec`: its weights' float32 bytes four times over (Keras 3 saves
+ * the optimizer's two moments beside them) plus 16 MiB of HDF5 structure.
+ */
+export function kerasWeightsLimit(spec: KerasGruSpec): number {
+  const u = spec.units;
+  const floats = spec.numWords * spec.embeddingDim + spec.embeddingDim * 3 * u + u * 3 * u + 2 * 3 * u + u + 1;
+  return 4 * 4 * floats + 16 * 2 ** 20;
+}
+
+// The named entries of a zip, each inflated only when the central directory declares at most its limit
+// (fflate inflates into a buffer of the declared size); nothing else in the zip is inflated.
+function unzipEntries(
+  bytes: Uint8Array,
+  limits: Record<string, number>,
+  source: string,
+): { files: Record<string, Uint8Array>; names: string[] } {
+  const names: string[] = [];
   try {
-    files = unzipSync(bytes);
+    const files = unzipSync(bytes, {
+      filter: (entry) => {
+        names.push(entry.name);
+        const limit = limits[entry.name];
+        if (limit === undefined) return false;
+        if (entry.originalSize > limit) {
+          invalid(
+            source,
+            `${entry.name} in the .keras zip would inflate to ${entry.originalSize} bytes, more than the ${limit} this model can need`,
+          );
+        }
+        return true;
+      },
+    });
+    return { files, names };
   } catch (err) {
+    if (err instanceof KerasModelError) throw err;
     return invalid(source, `is not a readable zip (${(err as Error).message})`);
   }
-  for (const name of ['config.json', 'model.weights.h5']) {
-    if (!files[name]) invalid(source, `the .keras zip has no ${name} (found: ${Object.keys(files).join(', ')})`);
-  }
-  const spec = parseKerasConfig(parseJson(strFromU8(files['config.json']), source, 'config.json'), source);
-  const metadata = files['metadata.json']
-    ? (parseJson(strFromU8(files['metadata.json']), source, 'metadata.json') as { keras_version?: string })
+}
+
+async function readV3(bytes: Uint8Array, source: string): Promise<KerasModelFile> {
+  const { files: meta, names } = unzipEntries(bytes, { 'config.json': KERAS_JSON_LIMIT, 'metadata.json': KERAS_JSON_LIMIT }, source);
+  const missing = ['config.json', 'model.weights.h5'].find((name) => !names.includes(name));
+  if (missing) invalid(source, `the .keras zip has no ${missing} (found: ${names.join(', ')})`);
+  const spec = parseKerasConfig(parseJson(strFromU8(meta['config.json']), source, 'config.json'), source);
+  const metadata = meta['metadata.json']
+    ? (parseJson(strFromU8(meta['metadata.json']), source, 'metadata.json') as { keras_version?: string })
     : {};
-  const { reader, dispose } = await openHdf5Bytes(files['model.weights.h5'], `${source} (model.weights.h5)`);
+  const weightsBytes = unzipEntries(bytes, { 'model.weights.h5': kerasWeightsLimit(spec) }, source).files['model.weights.h5'];
+  const { reader, dispose } = await openHdf5Bytes(weightsBytes, `${source} (model.weights.h5)`);
   try {
     const weights = weightsFromV3(reader, spec, source);
     checkShapes(weights, spec, source);
+    checkFinite(weights, spec, source);
     return { format: 'keras', kerasVersion: metadata.keras_version ?? 'unknown', backend: null, spec, weights };
   } finally {
     await dispose();
@@ -185,6 +253,7 @@ async function readH5(file: string, source: string): Promise<KerasModelFile> {
     const spec = parseKerasConfig(parseJson(configText, source, 'model_config'), source);
     const weights = weightsFromH5(reader, spec, source);
     checkShapes(weights, spec, source);
+    checkFinite(weights, spec, source);
     const version = reader.stringAttribute('', 'keras_version') ?? reader.stringAttribute('model_weights', 'keras_version') ?? 'unknown';
     const backend = reader.stringAttribute('', 'backend') ?? reader.stringAttribute('model_weights', 'backend');
     return { format: 'h5', kerasVersion: version, backend, spec, weights };
@@ -207,10 +276,22 @@ export async function readKerasModel(file: string): Promise<KerasModelFile> {
       'is a directory (a TensorFlow SavedModel?). Save the model as one file: model.save("model.keras") or model.save("model.h5")',
     );
   }
-  const bytes = new Uint8Array(await fsp.readFile(file));
-  if (startsWith(bytes, ZIP_SIGNATURE)) return readV3(bytes, file);
-  if (startsWith(bytes, HDF5_SIGNATURE)) return readH5(file, file);
+  const head = await readHead(file, HDF5_SIGNATURE.length);
+  if (startsWith(head, ZIP_SIGNATURE)) return readV3(new Uint8Array(await fsp.readFile(file)), file);
+  if (startsWith(head, HDF5_SIGNATURE)) return readH5(file, file);
   return invalid(file, 'is neither a .keras zip nor an HDF5 (.h5) file');
+}
+
+// The first `n` bytes of a file (fewer when it is shorter): the format is told by them, without reading the rest.
+async function readHead(file: string, n: number): Promise<Uint8Array> {
+  const handle = await fsp.open(file, 'r');
+  try {
+    const head = new Uint8Array(n);
+    const { bytesRead } = await handle.read(head, 0, n, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { KerasModelError } from './config';
 
 type H5wasm = typeof import('h5wasm');
 type H5Group = import('h5wasm').Group;
@@ -41,6 +42,58 @@ export function h5wasm(): Promise<H5wasm> {
   return loaded;
 }
 
+// The fs module object itself, which h5wasm's file system calls (an import namespace cannot be patched).
+const nodeFs = (): { writeSync: typeof import('node:fs').writeSync } => require('node:fs');
+
+/**
+ * Runs `work` (h5wasm calls) with HDF5's diagnostics kept off the terminal: the library writes its error
+ * stack ("HDF5-DIAG: Error detected ...", ~50 lines for a truncated file) straight to fd 2. When `work`
+ * throws, the error is a KerasModelError INVALID naming `source`, with HDF5's innermost reason (e.g.
+ * "truncated file: eof = 44544, ... stored_eof = 74240"). With `strict`, diagnostics alone are that error:
+ * h5wasm's File constructor reports a file it cannot open only there, and returns a dead handle.
+ */
+export function quietHdf5<T>(source: string, work: () => T, strict = false): T {
+  const fs = nodeFs();
+  const writeSync = fs.writeSync;
+  let diagnostics = '';
+  const keep = (fd: number, data: unknown, offset?: unknown, length?: unknown, ...rest: unknown[]) => {
+    if (fd !== 2) return (writeSync as (...a: unknown[]) => number)(fd, data, offset, length, ...rest);
+    if (typeof data === 'string') {
+      diagnostics += data;
+      return Buffer.byteLength(data);
+    }
+    const view = data as ArrayBufferView;
+    const from = typeof offset === 'number' ? offset : 0;
+    const count = typeof length === 'number' ? length : view.byteLength - from;
+    diagnostics += Buffer.from(view.buffer, view.byteOffset + from, count).toString('utf8');
+    return count;
+  };
+  (fs as { writeSync: unknown }).writeSync = keep;
+  const damaged = (why: string) =>
+    new KerasModelError(
+      'INVALID',
+      `${source}: is not a readable HDF5 file, it is truncated or damaged (${why}). Save or copy the model again.`,
+    );
+  let value: T;
+  try {
+    value = work();
+  } catch (err) {
+    if (err instanceof KerasModelError) throw err;
+    throw damaged(hdf5Reason(diagnostics) ?? (err as Error).message);
+  } finally {
+    (fs as { writeSync: unknown }).writeSync = writeSync;
+  }
+  if (strict && diagnostics !== '') throw damaged(hdf5Reason(diagnostics) ?? diagnostics.trim().split('\n')[0]);
+  return value;
+}
+
+/** The innermost reason of HDF5's first error stack ("#003: ... in H5F__super_read(): truncated file: ..."), or null. */
+export function hdf5Reason(diagnostics: string): string | null {
+  const first = diagnostics.split('HDF5-DIAG:').find((block) => block.trim() !== '') ?? '';
+  const reasons = [...first.matchAll(/#\d+: .* in [\w.]+\(\): (.+)$/gm)].map((m) => m[1].trim());
+  return reasons.length > 0 ? reasons[reasons.length - 1] : null;
+}
+
 /** Read access to an open HDF5 file (paths are "/"-separated from the root). */
 export class Hdf5Reader {
   private constructor(
@@ -52,24 +105,28 @@ export class Hdf5Reader {
   /** Opens `file` read-only; `source` names it in errors (default: the path). */
   static async open(file: string, source = file): Promise<Hdf5Reader> {
     const h5 = await h5wasm();
-    return new Hdf5Reader(new h5.File(file, 'r'), source);
+    return new Hdf5Reader(
+      quietHdf5(source, () => new h5.File(file, 'r'), true),
+      source,
+    );
   }
 
   /** True when `objectPath` names a group or dataset. */
   has(objectPath: string): boolean {
-    return objectPath === '' || this.file.get(objectPath) !== null;
+    return objectPath === '' || quietHdf5(this.source, () => this.file.get(objectPath)) !== null;
   }
 
   /** The names directly under a group ([] when it does not exist or is not a group). */
   keys(groupPath: string): string[] {
-    const g = groupPath === '' ? this.file : this.file.get(groupPath);
-    return kindOf(g) === 'Group' ? (g as H5Group).keys() : [];
+    return quietHdf5(this.source, () => {
+      const g = groupPath === '' ? this.file : this.file.get(groupPath);
+      return kindOf(g) === 'Group' ? (g as H5Group).keys() : [];
+    });
   }
 
   /** A string attribute of the root ('') or of a group, or null when absent. */
   stringAttribute(objectPath: string, name: string): string | null {
-    const attrs = this.attrsOf(objectPath);
-    const a = attrs?.[name];
+    const a = this.attribute(objectPath, name);
     if (!a) return null;
     const v = a.value;
     if (typeof v === 'string') return v;
@@ -79,8 +136,7 @@ export class Hdf5Reader {
 
   /** A string-list attribute (Keras's layer_names, weight_names), or null when absent. Bytes are decoded as UTF-8. */
   stringListAttribute(objectPath: string, name: string): string[] | null {
-    const attrs = this.attrsOf(objectPath);
-    const a = attrs?.[name];
+    const a = this.attribute(objectPath, name);
     if (!a) return null;
     const v = a.json_value;
     if (v === null) return [];
@@ -90,8 +146,12 @@ export class Hdf5Reader {
 
   /** A dataset as float32 (Keras's weights are float32; float64 and integer data are converted). */
   array(datasetPath: string): Hdf5Array {
+    return quietHdf5(this.source, () => this.readArray(datasetPath));
+  }
+
+  private readArray(datasetPath: string): Hdf5Array {
     const d = this.file.get(datasetPath);
-    if (kindOf(d) !== 'Dataset') throw new Error(`${this.source}: no dataset at ${datasetPath}`);
+    if (kindOf(d) !== 'Dataset') throw new KerasModelError('INVALID', `${this.source}: no dataset at ${datasetPath}`);
     const ds = d as H5Dataset;
     const value = ds.value;
     const shape = ds.shape ?? [];
@@ -105,18 +165,22 @@ export class Hdf5Reader {
       return { shape, data: Float32Array.from(value as ArrayLike<number>) };
     }
     if (typeof value === 'number') return { shape, data: Float32Array.of(value) };
-    throw new Error(`${this.source}: dataset ${datasetPath} is not numeric (dtype ${JSON.stringify(ds.dtype)})`);
+    throw new KerasModelError('INVALID', `${this.source}: dataset ${datasetPath} is not numeric (dtype ${JSON.stringify(ds.dtype)})`);
   }
 
   /** Closes the file. */
   close(): void {
-    this.file.close();
+    quietHdf5(this.source, () => this.file.close());
   }
 
-  private attrsOf(objectPath: string) {
-    const o = objectPath === '' ? this.file : this.file.get(objectPath);
-    if (o === null || !('attrs' in o)) return null;
-    return (o as H5Group).attrs;
+  // One attribute of an object, its value read at once (h5wasm reads lazily), or null.
+  private attribute(objectPath: string, name: string) {
+    return quietHdf5(this.source, () => {
+      const o = objectPath === '' ? this.file : this.file.get(objectPath);
+      if (o === null || !('attrs' in o)) return null;
+      const a = (o as H5Group).attrs[name];
+      return a ? { value: a.value, json_value: a.json_value } : null;
+    });
   }
 }
 

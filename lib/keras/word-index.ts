@@ -15,22 +15,30 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { INDEX_FROM, TOKENIZER_VERSION } from '../data/text';
 import { vocabularyFromJson, type Vocabulary } from '../data/vocabulary';
+import { KerasModelError } from './config';
 
 /** A Keras word index: word -> rank (1-based). */
 export type WordIndex = Record<string, number>;
 
-/** Checks that `json` is a word index (an object of positive integer ranks, no rank twice); `source` names it in errors. */
+/** Checks that `json` is a word index (an object of positive integer ranks, no rank twice); else KerasModelError INVALID naming `source`. */
 export function parseWordIndex(json: unknown, source: string): WordIndex {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new Error(`${source} is not a Keras word index: expected a JSON object {"word": rank, ...} as imdb.get_word_index() returns`);
+    throw new KerasModelError(
+      'INVALID',
+      `${source} is not a Keras word index: expected a JSON object {"word": rank, ...} as imdb.get_word_index() returns`,
+    );
   }
   const seen = new Map<number, string>();
   for (const [word, rank] of Object.entries(json as Record<string, unknown>)) {
     if (typeof rank !== 'number' || !Number.isInteger(rank) || rank < 1) {
-      throw new Error(`${source}: the rank of ${JSON.stringify(word)} is ${JSON.stringify(rank)}, expected a positive integer`);
+      throw new KerasModelError(
+        'INVALID',
+        `${source}: the rank of ${JSON.stringify(word)} is ${JSON.stringify(rank)}, expected a positive integer`,
+      );
     }
     const other = seen.get(rank);
-    if (other !== undefined) throw new Error(`${source}: ${JSON.stringify(other)} and ${JSON.stringify(word)} both have rank ${rank}`);
+    if (other !== undefined)
+      throw new KerasModelError('INVALID', `${source}: ${JSON.stringify(other)} and ${JSON.stringify(word)} both have rank ${rank}`);
     seen.set(rank, word);
   }
   return json as WordIndex;
@@ -42,13 +50,13 @@ export async function loadWordIndex(file: string): Promise<WordIndex> {
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read the word index ${file}: ${(err as Error).message}`);
+    throw new KerasModelError('INVALID', `cannot read the word index ${file}: ${(err as Error).message}`);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
+    throw new KerasModelError('INVALID', `${file} is not valid JSON: ${(err as Error).message}`);
   }
   return parseWordIndex(json, file);
 }

@@ -71,7 +71,8 @@ export class Predictor {
 
   /**
    * Each text's P(positive) and label (above 0.5: positive), or no verdict (null) for a text with no
-   * known word: the model would answer from padding alone, the same for every such text.
+   * known word (the model would answer from padding alone, the same for every such text), and for a
+   * probability that is not finite (a model with NaN weights).
    */
   classify(texts: readonly string[]): Classification[] {
     const known = texts.map((t) => this.knownWords(t));
@@ -81,6 +82,8 @@ export class Predictor {
     return texts.map((text, i) => {
       if (known[i] === 0) return { text, knownWords: 0, probability: null, label: null };
       const probability = p[next++];
+      // A model whose weights hold NaN answers NaN: no verdict either, never a label beside no probability.
+      if (!Number.isFinite(probability)) return { text, knownWords: known[i], probability: null, label: null };
       return { text, knownWords: known[i], probability, label: probability > 0.5 ? 'positive' : 'negative' };
     });
   }
@@ -106,4 +109,21 @@ export async function predict(texts: readonly string[], runDir: string, epoch: E
   } finally {
     predictor.dispose();
   }
+}
+
+/**
+ * Why `bytes` is not review text, or null when it is: invalid UTF-8, or mostly binary (a NUL byte, or more
+ * than a tenth of its characters control characters other than tab, newline and carriage return).
+ */
+export function notTextReason(bytes: Uint8Array): string | null {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return 'it is not valid UTF-8 text';
+  }
+  if (text.includes('\0')) return 'it holds NUL bytes (a binary file?)';
+  const controls = [...text].filter((c) => /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/.test(c)).length;
+  if (controls > text.length / 10) return `${controls} of its ${text.length} characters are control characters (a binary file?)`;
+  return null;
 }

@@ -152,6 +152,13 @@ async function completedEpochNumbers(runDir: string): Promise<number[]> {
 /** Reads what a run directory holds, without loading any model (a damaged config.json is RUN_CORRUPT). */
 export async function runStatus(runDir: string): Promise<RunStatus> {
   const dir = path.resolve(runDir);
+  const stat = await fsp.stat(dir).catch(() => null);
+  if (stat !== null && !stat.isDirectory()) {
+    throw new TrainError(
+      'RUN_NOT_FOUND',
+      `${dir} is a file, not a run directory: give the run's directory (--run-dir DIR / GRU_RUN_DIR), e.g. runs/imdb-gru-ci`,
+    );
+  }
   const configFile = path.join(dir, 'config.json');
   const config = fs.existsSync(configFile) ? await readRunJson<TrainConfig>(configFile) : null;
   if (config !== null && (typeof config !== 'object' || !Number.isInteger(config.epochs))) {
@@ -275,11 +282,14 @@ export async function verifyEpoch(dir: string): Promise<void> {
   }
   for (const [name, want] of Object.entries(manifest.files)) {
     const file = path.join(dir, name);
-    if (!fs.existsSync(file)) {
-      if (REMOVABLE_FILES.has(name)) continue;
+    let got: FileDigest;
+    try {
+      got = await fileDigest(file); // read at once, no existence check first: a trainer may remove a file in between
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new TrainError('RUN_CORRUPT', `cannot read ${file} (${errText(err)})`);
+      if (REMOVABLE_FILES.has(name)) continue; // the next epoch's save removed it (while this was reading, perhaps)
       throw new TrainError('RUN_CORRUPT', `${file} is missing (listed in ${manifestFile})`);
     }
-    const got = await fileDigest(file);
     if (got.bytes !== want.bytes || got.sha256 !== want.sha256) {
       throw new TrainError(
         'RUN_CORRUPT',

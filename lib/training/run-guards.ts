@@ -10,8 +10,8 @@ import * as path from 'node:path';
 import { writeAndSync } from '../util/files';
 import { TOKENIZER_VERSION } from '../data/text';
 import { vocabularySha256, type Vocabulary } from '../data/vocabulary';
-import { TrainError } from './config';
-import { errText, readRunJson, writeRunFile } from './run-dir';
+import { TrainError, type TrainConfig } from './config';
+import { checkSameRun, errText, readRunJson, runStatus, writeRunFile, type RunStatus } from './run-dir';
 
 // ---------------------------------------------------------------------------------------------
 // What a run was trained on
@@ -76,6 +76,29 @@ export async function checkRunVocabulary(runDir: string, vocab: Vocabulary, arch
   if (saved === null) return;
   // This code's tokenizer is what encodes new text, whatever version the vocabulary records.
   checkSameData(saved, { ...runDataOf(archiveSha256 ?? saved.archiveSha256, vocab), tokenizerVersion: TOKENIZER_VERSION }, runDir, what);
+}
+
+/**
+ * The run directory's state, refused when `config` may not write it: RUN_EXISTS (completed epochs and no
+ * resume) or CONFIG_MISMATCH. Read before the data loads and again once the lock is held (`changed` then
+ * says why the refusal comes only now).
+ */
+export async function checkRunStatus(runDir: string, config: TrainConfig, resume: boolean, changed?: string): Promise<RunStatus> {
+  const status = await runStatus(runDir);
+  try {
+    if (status.completedEpochs > 0 && !resume) {
+      throw new TrainError(
+        'RUN_EXISTS',
+        `${runDir} already holds ${status.completedEpochs} completed epoch(s). ` +
+          'Resume it (--resume / { resume: true }), choose another run directory (--run-dir / GRU_RUN_DIR), or delete it.',
+      );
+    }
+    if (status.config) checkSameRun(status.config, config, runDir);
+  } catch (err) {
+    if (changed === undefined || !(err instanceof TrainError)) throw err;
+    throw new TrainError(err.code, `${changed}: ${err.message}`);
+  }
+  return status;
 }
 
 // ---------------------------------------------------------------------------------------------

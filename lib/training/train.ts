@@ -25,6 +25,7 @@ import { mean } from '../util/stats';
 import {
   acquireRunLock,
   checkRunDirWritable,
+  checkRunStatus,
   checkRunUnlocked,
   checkSameData,
   makeRunDir,
@@ -33,7 +34,6 @@ import {
   writeRunData,
 } from './run-guards';
 import {
-  checkSameRun,
   environmentFacts,
   epochDir,
   loadEpochModel,
@@ -41,11 +41,11 @@ import {
   readEpochState,
   removePartialEpochs,
   repairHistoryCsv,
-  runStatus,
   saveEpoch,
   writeHistoryCsv,
   writeRunFile,
   type EpochRecord,
+  type RunStatus,
 } from './run-dir';
 import { OPTION_SPECS, TrainError, checkFitsInMemory, defaultRunDir, validateConfig, type TrainConfig } from './config';
 import { trainProgressPrinter, type ProgressEvent } from './train-progress';
@@ -202,26 +202,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const runDir = path.resolve(options.runDir ?? defaultRunDir(config));
   const progress = options.onProgress ?? trainProgressPrinter();
   const say = (message: string) => progress({ type: 'info', message });
-  const status = await runStatus(runDir);
+  const status = await checkRunStatus(runDir, config, options.resume === true);
   const startEpoch = status.completedEpochs;
-  if (startEpoch > 0 && !options.resume) {
-    throw new TrainError(
-      'RUN_EXISTS',
-      `${runDir} already holds ${startEpoch} completed epoch(s). ` +
-        'Resume it (--resume / { resume: true }), choose another run directory (--run-dir / GRU_RUN_DIR), or delete it.',
-    );
-  }
-  if (status.config) checkSameRun(status.config, config, runDir);
   if (options.resume && startEpoch === 0)
     say(`nothing to resume in ${runDir} (${status.exists ? 'no completed epoch' : 'no such run'}): starting from scratch`);
-
-  if (startEpoch >= config.epochs) {
-    say(`${runDir} already holds ${startEpoch} completed epochs (${config.epochs} wanted): loading it, nothing to train`);
-    const run = await loadRun(runDir);
-    if ((await runLockFree(runDir)) && (await repairHistoryCsv(runDir, run.history)))
-      say(`rewrote ${path.join(runDir, 'history.csv')} from epoch ${run.epoch}'s saved history`);
-    return { runDir, config: status.config ?? config, history: run.history, model: run.model, outcome: 'loaded', startEpoch };
-  }
+  if (startEpoch >= config.epochs) return loadComplete(runDir, status, config, say, await runLockFree(runDir));
 
   // Everything that can be checked without the data, before loading it (which may take minutes).
   await checkRunDirWritable(runDir);
@@ -235,10 +220,36 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   await makeRunDir(runDir);
   const release = await acquireRunLock(runDir, say);
   try {
-    return await trainLocked(config, options, runDir, startEpoch, data, progress);
+    // Another trainer may have written the run while the data loaded: its state is read again, under the lock.
+    const now = await checkRunStatus(
+      runDir,
+      config,
+      options.resume === true,
+      'another trainer wrote the run while this trainer loaded its data',
+    );
+    if (now.completedEpochs !== startEpoch)
+      say(`${runDir} changed while the data loaded: it holds ${now.completedEpochs} completed epoch(s) now`);
+    if (now.completedEpochs >= config.epochs) return await loadComplete(runDir, now, config, say, true);
+    return await trainLocked(config, options, runDir, now.completedEpochs, data, progress);
   } finally {
     await release();
   }
+}
+
+/** The result of a run that already holds the epochs wanted: loaded, nothing trained (history.csv repaired when `mayWrite`). */
+async function loadComplete(
+  runDir: string,
+  status: RunStatus,
+  config: TrainConfig,
+  say: (m: string) => void,
+  mayWrite: boolean,
+): Promise<TrainResult> {
+  const startEpoch = status.completedEpochs;
+  say(`${runDir} already holds ${startEpoch} completed epochs (${config.epochs} wanted): loading it, nothing to train`);
+  const run = await loadRun(runDir);
+  if (mayWrite && (await repairHistoryCsv(runDir, run.history)))
+    say(`rewrote ${path.join(runDir, 'history.csv')} from epoch ${run.epoch}'s saved history`);
+  return { runDir, config: status.config ?? config, history: run.history, model: run.model, outcome: 'loaded', startEpoch };
 }
 
 /** Whether no live trainer holds the run's lock (a complete run's history.csv is only repaired then). */

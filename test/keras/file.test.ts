@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { strToU8, unzipSync, zipSync } from 'fflate';
 import { KerasModelError, type KerasGruSpec } from '../../lib/keras/config';
-import { readKerasModel, writeKerasModel, type KerasGruWeights } from '../../lib/keras/file';
+import { KERAS_JSON_LIMIT, kerasWeightsLimit, readKerasModel, writeKerasModel, type KerasGruWeights } from '../../lib/keras/file';
 import { writeHdf5 } from '../../lib/keras/hdf5';
 
 let dir: string;
@@ -136,5 +136,88 @@ describe('Keras 3 layer groups', () => {
     const back = await readKerasModel(file);
     assert.deepEqual(back.spec.layerNames, { embedding: 'embedding_1', gru: 'gru_1', dense: 'dense_1' });
     assert.deepEqual(back.weights, weightsFor(spec));
+  });
+});
+
+describe('hostile files (issue 26): sizes checked before inflating, damage and non-finite weights named', () => {
+  const refused = async (file: string, message: RegExp) => {
+    await assert.rejects(readKerasModel(file), (err: unknown) => {
+      assert.ok(err instanceof KerasModelError && err.code === 'INVALID', String(err));
+      assert.match(err.message, message);
+      return true;
+    });
+  };
+  const entriesOf = async (format: 'keras' | 'h5', w = weightsFor(spec)) => {
+    const file = path.join(dir, `entries-${format}-${Math.random().toString(36).slice(2)}.${format}`);
+    await writeKerasModel(file, format, spec, w);
+    return format === 'keras' ? unzipSync(new Uint8Array(fs.readFileSync(file))) : { 'file.h5': new Uint8Array(fs.readFileSync(file)) };
+  };
+
+  test('a truncated .h5, and a truncated model.weights.h5 in a .keras: named, HDF5 says why', async () => {
+    const whole = (await entriesOf('h5'))['file.h5'];
+    const cut = path.join(dir, 'truncated.h5');
+    fs.writeFileSync(cut, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    await refused(cut, /truncated\.h5: is not a readable HDF5 file, it is truncated or damaged \(truncated file: eof = \d+/);
+    const files = await entriesOf('keras');
+    const weights = files['model.weights.h5'];
+    const keras = path.join(dir, 'truncated-weights.keras');
+    fs.writeFileSync(keras, zipSync({ ...files, 'model.weights.h5': weights.subarray(0, Math.floor(weights.length * 0.6)) }));
+    await refused(
+      keras,
+      /truncated-weights\.keras \(model\.weights\.h5\): is not a readable HDF5 file, it is truncated or damaged \(truncated file/,
+    );
+  });
+
+  test('only the entries the importer uses are inflated: a damaged extra entry is never read', async () => {
+    const files = await entriesOf('keras');
+    const zip = zipSync({ ...files, 'assets/big.bin': new Uint8Array(1 << 16).fill(7) });
+    // Damage the extra entry's deflate stream (its data starts after its local header and name).
+    const name = strToU8('assets/big.bin');
+    let at = -1;
+    for (let i = 0; i < zip.length - 4 && at < 0; i++) {
+      if (zip[i] === 0x50 && zip[i + 1] === 0x4b && zip[i + 2] === 3 && zip[i + 3] === 4) {
+        const nameLength = zip[i + 26] | (zip[i + 27] << 8);
+        const extra = zip[i + 28] | (zip[i + 29] << 8);
+        if (Buffer.from(zip.subarray(i + 30, i + 30 + nameLength)).equals(Buffer.from(name))) at = i + 30 + nameLength + extra;
+      }
+    }
+    assert.ok(at > 0, 'found the extra entry');
+    zip.fill(0xff, at, at + 8);
+    assert.throws(() => unzipSync(zip), 'premise: inflating every entry fails');
+    const file = path.join(dir, 'extra-entry.keras');
+    fs.writeFileSync(file, zip);
+    assert.deepEqual((await readKerasModel(file)).weights, weightsFor(spec));
+  });
+
+  test('entries larger than the model can need are refused before they are inflated', async () => {
+    const files = await entriesOf('keras');
+    const padded = (bytes: Uint8Array, extra: number) => {
+      const out = new Uint8Array(bytes.length + extra);
+      out.set(bytes);
+      out.fill(0x20, bytes.length);
+      return out;
+    };
+    const bigConfig = path.join(dir, 'big-config.keras');
+    fs.writeFileSync(bigConfig, zipSync({ ...files, 'config.json': padded(files['config.json'], KERAS_JSON_LIMIT) }));
+    await refused(bigConfig, /config\.json in the \.keras zip would inflate to \d+ bytes, more than the 4194304 this model can need/);
+    const bigWeights = path.join(dir, 'big-weights.keras');
+    const limit = kerasWeightsLimit(spec);
+    fs.writeFileSync(bigWeights, zipSync({ ...files, 'model.weights.h5': padded(files['model.weights.h5'], limit) }));
+    await refused(bigWeights, new RegExp(`model\\.weights\\.h5 in the \\.keras zip would inflate to \\d+ bytes, more than the ${limit}`));
+  });
+
+  test('NaN and infinite weights are refused, naming the layer and the weight, in both formats', async () => {
+    for (const format of ['keras', 'h5'] as const) {
+      const w = weightsFor(spec);
+      w.recurrentKernel.data[5] = NaN;
+      w.denseBias.data[0] = Infinity;
+      const file = path.join(dir, `nan.${format}`);
+      await writeKerasModel(file, format, spec, w);
+      await refused(file, /layer "gru" weight recurrent_kernel holds 1 non-finite value\(s\) \(the first, NaN, at flat index 5\)/);
+      const inf = weightsFor(spec);
+      inf.denseBias.data[0] = -Infinity;
+      await writeKerasModel(file, format, spec, inf);
+      await refused(file, /layer "dense" weight bias holds 1 non-finite value\(s\) \(the first, -Infinity/);
+    }
   });
 });
