@@ -30,10 +30,10 @@
  */
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-node';
-import { GruWeights, KerasGRU, KerasGRUArgs, KerasGRUCallKwargs, PerGate, kerasGru } from '../lib/cells/gru';
+import { GruWeights, KerasGRU, KerasGRUArgs, KerasGRUCallKwargs, PerGate, kerasGru } from '../lib/cells/gru-layer';
 import { dropoutMask } from '../lib/engine/dropout';
-import { kerasLstm } from '../lib/cells/lstm';
-import { kerasSimpleRnn } from '../lib/cells/simple-rnn';
+import { kerasLstm } from '../lib/cells/lstm-layer';
+import { kerasSimpleRnn } from '../lib/cells/simple-rnn-layer';
 import { median } from '../lib/util/stats';
 import { positiveInteger, runCli, type CliContext, type CliSpec } from './cli';
 

@@ -15,7 +15,7 @@ import { bestEpoch, type EpochRecord } from '../training/run-dir';
 import { train } from '../training/train';
 import { trainProgressPrinter, type ProgressEvent, labelledProgressPrinter } from '../training/train-progress';
 import { PROFILES, validateConfig, type TrainConfig } from '../training/config';
-import type { FixedGates } from '../cells/gru';
+import type { FixedGates } from '../cells/gru-layer';
 import { round } from './compare';
 
 // ---------------------------------------------------------------------------

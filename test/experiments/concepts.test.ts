@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-node';
 import { gruStep, type GruWeights } from '../../lib/cells/gru';
+import { simpleRnnSequence } from '../../lib/cells/simple-rnn';
 import {
   GRADIENT_DEMO_DEFAULTS,
   builtLayerParamCount,
@@ -14,7 +15,6 @@ import {
   maxAbsDifference,
   paramCountTable,
   perStepFactor,
-  simpleRnnSequence,
   torchGruStep,
   unitsByTime,
 } from '../../lib/experiments/concepts';

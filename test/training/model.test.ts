@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-node';
-import { KerasGRU } from '../../lib/cells/gru';
+import { KerasGRU } from '../../lib/cells/gru-layer';
 import {
   REFERENCE_MODEL,
   buildModel,

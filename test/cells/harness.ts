@@ -1,0 +1,659 @@
+// One test harness for the course's three cells, as Keras's run_layer_test: given a cell's spec (its readable step
+// and sequence, lib/cells/<cell>.ts; its layer, lib/cells/<cell>-layer.ts; its float64 reference,
+// test/cells/reference64.ts; its plain equations with Keras's dropout masks), registerCellTests registers the
+// checks every cell must pass:
+//   values     the float64 reference, the readable sequence, chained readable steps, the layer (all steps, last step,
+//              zero state) and gates() agree, at 1, 5 and 70 = 64 + 4 + 2 steps (the chunks of the native graphs);
+//              and tf.layers agrees where it computes the same cell;
+//   gradients  the layer's hand-written backward pass against autodiff of the plain equations (with masks, across
+//              chunk boundaries), and against float64 finite differences; a fully dropped input gets none; fit trains;
+//   dropout    one mask per sample and gate, constant over time and chunks, entries 0 or 1/(1 - rate), carried
+//              state unmasked (read back from outputs); training only; seeds replay; unseeded layers differ;
+//   and Keras compatibility (parameters, names, initialisers), save/load, bad input, no leaked tensors.
+// Each cell's test file (gru.test.ts, lstm.test.ts, simple-rnn.test.ts) adds only what is its own.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-node';
+import { dropoutMask, NO_DROPOUT, type GateMasks } from '../../lib/engine/dropout';
+import type { KerasRecurrentLayer } from '../../lib/cells/recurrent-layer';
+import { paramCount, type RnnKind } from '../../lib/cells/layer-kinds';
+import { buildModel, recurrentLayerOf } from '../../lib/training/model';
+import { NO_MASKS64, type Masks64, type Mat, type Outputs64, type Seq, type Vec } from './reference64';
+import { assertClose, flat, lastStep, maxAbsDiff, numericGradient, rand, relativeDiff } from './helpers';
+
+/** A cell's weights in Keras's layout. */
+export type Weights = { kernel: tf.Tensor2D; recurrentKernel: tf.Tensor2D; bias: tf.Tensor };
+/** Named outputs of a step or a sequence; `h` is always there. */
+export type Outputs<T> = { h: T } & Record<string, T>;
+/** The layer options the harness sets; a cell's variant adds its own (GRU: resetAfter, fixedGates). */
+export type LayerOptions = { units: number; returnSequences?: boolean; dropout?: number; recurrentDropout?: number; seed?: number | null };
+type Arrays64 = { W: Mat; U: Mat; b: Vec | Mat };
+
+/** What the harness needs to know about a cell. V: the cell's own layer options. */
+export interface CellSpec<V extends object> {
+  name: string; // the layer's class name, e.g. "KerasGRU"
+  kind: RnnKind; // for paramCount and buildModel
+  errorPrefix: string; // "gru", "lstm", "simple-rnn"
+  blocks: number; // gate blocks G: the kernel is [inputDim, G*units]
+  carried: string[]; // the outputs carried as states, in the layer's initialState order: ['h'] or ['h', 'c']
+  outputs: string[]; // every named output of the readable step
+  variants: V[]; // the variants the shared checks run for (GRU: reset-after and reset-before)
+  describe(v: V): string;
+  biasShape(units: number, v: V): number[];
+  layer(args: LayerOptions & V & { inputShape?: number[] }): KerasRecurrentLayer;
+  layerClass: abstract new (...args: never[]) => KerasRecurrentLayer;
+  step(x: tf.Tensor2D, states: tf.Tensor2D[], w: Weights, v: V): Outputs<tf.Tensor2D>;
+  sequence(x: tf.Tensor3D, w: Weights, v: V, initialStates?: tf.Tensor2D[]): Outputs<tf.Tensor3D>;
+  /** The plain equations with Keras's dropout masks in tfjs ops (the autodiff yardstick when there are masks). */
+  masked(x: tf.Tensor3D, w: Weights, v: V, initialStates: tf.Tensor2D[], masks: GateMasks): tf.Tensor3D;
+  reference64(x: Seq, w: Arrays64, v: V, initialStates: Mat[] | undefined, masks: Masks64): Outputs64;
+  gates?(layer: KerasRecurrentLayer, x: tf.Tensor3D, initialStates?: tf.Tensor2D[]): Outputs<tf.Tensor3D>;
+  tfjs?: { variant: V; layer(units: number): tf.layers.Layer }; // tf.layers computing the same cell
+  defaultBias(units: number): number[]; // the layer's initial bias with default initialisers, flat
+  referenceParams: { layer: number; model: number }; // Embedding(10000, 128) -> layer(128) -> Dense(1)
+  saveVariants: V[];
+}
+
+/** Random weights in the cell's layout: kernel and recurrent kernel uniform(-0.8, 0.8), bias uniform(-0.5, 0.5). */
+export function randomWeights<V extends object>(spec: CellSpec<V>, inputDim: number, units: number, v: V, seed: number): Weights {
+  return {
+    kernel: rand([inputDim, spec.blocks * units], seed, 0.8) as tf.Tensor2D,
+    recurrentKernel: rand([units, spec.blocks * units], seed + 1, 0.8) as tf.Tensor2D,
+    bias: rand(spec.biasShape(units, v), seed + 2, 0.5),
+  };
+}
+
+/** The cell's layer built for inputs [*, time, inputDim] (returnSequences unless told), with the given weights. */
+export function built<V extends object>(spec: CellSpec<V>, args: LayerOptions & V, inputDim: number, w?: Weights): KerasRecurrentLayer {
+  const layer = spec.layer({ returnSequences: true, ...args });
+  layer.build([null, null, inputDim]);
+  if (w) layer.setWeights([w.kernel, w.recurrentKernel, w.bias]);
+  return layer;
+}
+
+/** Random initial states: h0 uniform(-0.9, 0.9), c0 uniform(-1.5, 1.5). */
+export function initialStates<V extends object>(spec: CellSpec<V>, batch: number, units: number, seed: number): tf.Tensor2D[] {
+  return spec.carried.map((_, i) => rand([batch, units], seed + i, i === 0 ? 0.9 : 1.5) as tf.Tensor2D);
+}
+
+/** The initialState a layer call gets: the tensor itself for one state, the list for more. */
+const stateArg = (states: tf.Tensor[]) => (states.length === 1 ? states[0] : states);
+const arrays64 = (w: Weights): Arrays64 => ({
+  W: w.kernel.arraySync(),
+  U: w.recurrentKernel.arraySync(),
+  b: w.bias.arraySync() as Vec | Mat,
+});
+const masks64 = (m: GateMasks): Masks64 => ({
+  input: m.input?.map((t) => t.arraySync()) ?? null,
+  recurrent: m.recurrent?.map((t) => t.arraySync()) ?? null,
+});
+const at = (seq: tf.Tensor, t: number) => {
+  const [batch, , width] = seq.shape as number[];
+  return seq.slice([0, t, 0], [batch, 1, width]).reshape([batch, width]);
+};
+const dropsWith = (rate: number) => rate > 0 && rate < 1;
+const sumOver = (h: Seq, c: Seq) =>
+  h.reduce((s, hb, n) => s + hb.reduce((s2, ht, t) => s2 + ht.reduce((s3, v, k) => s3 + v * c[n][t][k], 0), 0), 0);
+
+/**
+ * The masks a layer with this seed draws in one training call, its counter at `k`: the G input masks, then the G
+ * recurrent ones, each dropoutMask(shape, rate, seed + k++); a side with rate 0 (or >= 1) draws none. `next` is the counter after.
+ */
+export function layerMasks<V extends object>(
+  spec: CellSpec<V>,
+  seed: number,
+  k: number,
+  shapes: { batch: number; inputDim: number; units: number },
+  dropout: number,
+  recurrentDropout: number,
+): { masks: GateMasks; next: number } {
+  const draw = (shape: [number, number], rate: number) => Array.from({ length: spec.blocks }, () => dropoutMask(shape, rate, seed + k++));
+  const input = dropsWith(dropout) ? draw([shapes.batch, shapes.inputDim], dropout) : null;
+  const recurrent = dropsWith(recurrentDropout) ? draw([shapes.batch, shapes.units], recurrentDropout) : null;
+  return { masks: { input, recurrent }, next: k };
+}
+
+/** One comparison of the layer's gradients with autodiff of the plain equations. */
+export type GradientCase<V> = {
+  variant: V;
+  returnSequences: boolean;
+  time: number;
+  dropout: number;
+  recurrentDropout: number;
+  initialState: boolean;
+  call?: 0 | 1; // 1: the layer's SECOND training call (its mask counter starts after the first call's masks)
+  masksMatter?: boolean; // default true; false where the output cannot depend on them (the GRU's z held at 1)
+};
+
+/**
+ * loss = sum(coeff * output) for the layer and for the plain equations (the readable sequence, or with masks the
+ * masked equations) from the same weights, masks and initial states: the loss's and every gradient's max
+ * |difference| relative to its largest entry, the masks' effect on the loss, and the layer's gradients.
+ */
+export function compareGradients<V extends object>(spec: CellSpec<V>, c: GradientCase<V>) {
+  const shapes = { batch: 3, inputDim: 5, units: 4 };
+  const [{ batch, inputDim, units }, seed] = [shapes, 17];
+  const { variant, returnSequences, time, dropout, recurrentDropout } = c;
+  const layer = built(
+    spec,
+    { units, returnSequences, dropout, recurrentDropout, seed, ...variant },
+    inputDim,
+    randomWeights(spec, inputDim, units, variant, 90),
+  );
+  const x = tf.variable(rand([batch, time, inputDim], 91)) as tf.Variable<tf.Rank.R3>;
+  const states = initialStates(spec, batch, units, 92).map((s) => tf.variable(s) as tf.Variable<tf.Rank.R2>);
+  const coeff = rand(returnSequences ? [batch, time, units] : [batch, units], 94);
+  const weights = layer.trainableWeights.map((v) => v.read() as tf.Variable);
+  const training = dropout > 0 || recurrentDropout > 0;
+  let k = 0;
+  if (c.call === 1) {
+    tf.dispose(layer.apply(x, { training: true }) as tf.Tensor); // the first call draws (and uses up) its masks
+    k = layerMasks(spec, seed, 0, shapes, dropout, recurrentDropout).next;
+  }
+  const masks = training ? layerMasks(spec, seed, k, shapes, dropout, recurrentDropout).masks : NO_DROPOUT;
+  const start = () => (c.initialState ? states : states.map((s) => tf.zerosLike(s)));
+  const plainLoss = (m: GateMasks) => {
+    const w = layer.layerWeights();
+    const hs = m.input || m.recurrent ? spec.masked(x, w, variant, start(), m) : spec.sequence(x, w, variant, start()).h;
+    return tf.sum(tf.mul(returnSequences ? hs : lastStep(hs), coeff)) as tf.Scalar;
+  };
+  const variables = c.initialState ? [...weights, x, ...states] : [...weights, x];
+  const names = ['kernel', 'recurrentKernel', 'bias', 'x', ...spec.carried.map((s) => `${s}0`)];
+  const kwargs = c.initialState ? { training, initialState: stateArg(states) } : { training };
+  const fast = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x, kwargs) as tf.Tensor, coeff)) as tf.Scalar, variables);
+  const reference = tf.variableGrads(() => plainLoss(masks), variables);
+  const grads = variables.map((v, i) => [names[i], relativeDiff(fast.grads[v.name], reference.grads[v.name])] as const);
+  const plain = tf.tidy(() => plainLoss(NO_DROPOUT).dataSync()[0]);
+  const layerGrads = Object.fromEntries(weights.map((v, i) => [names[i], fast.grads[v.name]]));
+  return {
+    loss: relativeDiff(fast.value, reference.value),
+    grads,
+    maskEffect: Math.abs(plain - reference.value.dataSync()[0]),
+    layerGrads,
+    units,
+  };
+}
+
+/** Registers a gradient comparison as a test (the shared cases, and a cell's own, e.g. the GRU's held gates). */
+export function gradientTest<V extends object>(
+  spec: CellSpec<V>,
+  c: GradientCase<V>,
+  extra?: (r: ReturnType<typeof compareGradients<V>>) => void,
+) {
+  const name =
+    `${spec.describe(c.variant)}returnSequences = ${c.returnSequences}, ${c.time} steps, dropout ${c.dropout} / recurrent ${c.recurrentDropout}` +
+    `${c.initialState ? ', initial state' : ''}${c.call ? ', second training call' : ''}: same loss and gradients as the plain equations`;
+  test(name, () => {
+    const r = compareGradients(spec, c);
+    assert.ok(r.loss < 1e-5, `loss differs by ${r.loss} (relative)`);
+    for (const [what, diff] of r.grads) assert.ok(diff < 1e-5, `d loss / d ${what} differs by ${diff} (relative to its largest entry)`);
+    if (c.masksMatter !== false && (dropsWith(c.dropout) || dropsWith(c.recurrentDropout)))
+      assert.ok(r.maskEffect > 1e-3, 'the masks changed nothing: test is vacuous');
+    extra?.(r);
+  });
+}
+
+/**
+ * The layer's gradient of loss = sum(coeff * h) (dropout 0.3 on both sides, random initial states) against
+ * central differences of the float64 reference with the same masks, for every weight, input and initial-state
+ * entry. Returns the layer's gradients by name.
+ */
+export function finiteDifferenceCheck<V extends object>(spec: CellSpec<V>, v: V, rate = 0.3): Record<string, tf.Tensor> {
+  const [batch, time, inputDim, units, seed] = [2, 5, 3, 3, 7];
+  const w = randomWeights(spec, inputDim, units, v, 95);
+  const layer = built(spec, { units, dropout: rate, recurrentDropout: rate, seed, ...v }, inputDim, w);
+  const x = tf.variable(rand([batch, time, inputDim], 96)) as tf.Variable<tf.Rank.R3>;
+  const states = initialStates(spec, batch, units, 97).map((s) => tf.variable(s) as tf.Variable<tf.Rank.R2>);
+  const coeff = rand([batch, time, units], 99);
+  const weights = layer.trainableWeights.map((t) => t.read() as tf.Variable);
+  const { masks } = layerMasks(spec, seed, 0, { batch, inputDim, units }, rate, rate);
+  const variables = [...weights, x, ...states];
+  const { value, grads } = tf.variableGrads(
+    () => tf.sum(tf.mul(layer.apply(x, { training: true, initialState: stateArg(states) }) as tf.Tensor, coeff)) as tf.Scalar,
+    variables,
+  );
+  const p = { ...arrays64(w), x: x.arraySync() as Seq, states: states.map((s) => s.arraySync()) };
+  const m64 = masks64(masks);
+  const c = coeff.arraySync() as Seq;
+  const loss = () => sumOver(spec.reference64(p.x, p, v, p.states, m64).h, c);
+  assert.ok(Math.abs(value.dataSync()[0] - loss()) < 1e-5, 'forward loss differs from the float64 reference');
+  const targets: [string, unknown[]][] = [
+    ['kernel', p.W],
+    ['recurrentKernel', p.U],
+    ['bias', p.b],
+    ['x', p.x],
+    ...spec.carried.map((s, i) => [`${s}0`, p.states[i]] as [string, unknown[]]),
+  ];
+  const byName: Record<string, tf.Tensor> = {};
+  targets.forEach(([name, target], i) => {
+    const analytic = flat((byName[name] = grads[variables[i].name]));
+    const numeric = numericGradient(loss, target);
+    assert.equal(analytic.length, numeric.length);
+    assert.ok(
+      numeric.some((g) => Math.abs(g) > 1e-2),
+      `${name}: gradient is trivially small`,
+    );
+    numeric.forEach((g, j) =>
+      assert.ok(Math.abs(analytic[j] - g) <= 2e-5 + 1e-4 * Math.abs(g), `${name}[${j}]: layer ${analytic[j]} vs numeric ${g}`),
+    );
+  });
+  return byName;
+}
+
+/** Every combination of G per-gate mask entries, each 0 (dropped) or 2 (kept at rate 0.5). */
+const maskCombos = (gates: number) =>
+  [...Array(2 ** gates).keys()].map((bits) => [...Array(gates).keys()].map((g) => ((bits >> g) & 1) * 2));
+
+function minPairwiseGap(rows: number[][]): number {
+  let gap = Infinity;
+  rows.forEach((a, p) => rows.slice(p + 1).forEach((b) => (gap = Math.min(gap, Math.max(...a.map((v, t) => Math.abs(v - b[t])))))));
+  return gap;
+}
+
+/** Registers the shared tests of one cell. */
+export function registerCellTests<V extends object>(spec: CellSpec<V>): void {
+  registerValueTests(spec);
+  registerGradientTests(spec);
+  registerDropoutTests(spec);
+  registerLayerTests(spec);
+}
+
+function registerValueTests<V extends object>(spec: CellSpec<V>): void {
+  describe(`${spec.name}, values: the float64 reference, the readable sequence and steps, the layer`, () => {
+    const [batch, inputDim, units] = [3, 4, 3];
+    const init = initialStates(spec, batch, units, 12);
+    // 1 step, 5 = 4 + 1, 70 = 64 + 4 + 2 steps: the layer's chunks of the recurrence
+    for (const v of spec.variants) {
+      for (const time of [1, 5, 70]) {
+        test(`${spec.describe(v)}${time} steps: every output of the readable sequence and of chained readable steps, the layer (all steps, last step, zero state)${spec.gates ? ' and gates()' : ''} equal the float64 reference`, () => {
+          const x = rand([batch, time, inputDim], 30 + time) as tf.Tensor3D;
+          const w = randomWeights(spec, inputDim, units, v, 40);
+          const ref = spec.reference64(
+            x.arraySync(),
+            arrays64(w),
+            v,
+            init.map((s) => s.arraySync()),
+            NO_MASKS64,
+          );
+          const seq = spec.sequence(x, w, v, init);
+          for (const k of spec.outputs) assertClose(seq[k], tf.tensor(ref[k]), 1e-5, `readable sequence ${k}`);
+          const layer = built(spec, { units, ...v }, inputDim, w);
+          assertClose(layer.apply(x, { initialState: stateArg(init) }) as tf.Tensor, seq.h, 1e-5, 'layer (sequences)');
+          const last = built(spec, { units, returnSequences: false, ...v }, inputDim, w);
+          assertClose(last.apply(x, { initialState: stateArg(init) }) as tf.Tensor, lastStep(tf.tensor(ref.h)), 1e-5, 'layer (last step)');
+          const fromZero = spec.sequence(x, w, v);
+          assertClose(fromZero.h, tf.tensor(spec.reference64(x.arraySync(), arrays64(w), v, undefined, NO_MASKS64).h), 1e-5, 'zero state');
+          assertClose(layer.apply(x) as tf.Tensor, fromZero.h, 1e-5, 'layer, zero state');
+          if (spec.gates) {
+            const read = spec.gates(layer, x, init);
+            for (const k of spec.outputs) assertClose(read[k], seq[k], 0, `gates() ${k}`);
+          }
+          let states = init;
+          for (let t = 0; t < time; t++) {
+            const out = spec.step(at(x, t) as tf.Tensor2D, states, w, v);
+            for (const k of spec.outputs) assertClose(out[k], at(seq[k], t), 1e-6, `step ${t} ${k}`);
+            states = spec.carried.map((k) => out[k]);
+          }
+        });
+      }
+    }
+
+    const tfjs = spec.tfjs;
+    if (tfjs) {
+      test(`${spec.describe(tfjs.variant)}tf.layers computes the same (same weights), with and without an initial state`, () => {
+        const x = rand([batch, 5, inputDim], 11) as tf.Tensor3D;
+        const w = randomWeights(spec, inputDim, units, tfjs.variant, 20);
+        const theirs = tfjs.layer(units);
+        theirs.apply(x); // builds it (RNN.build alone leaves the layer unbuilt, so apply would build again)
+        theirs.setWeights([w.kernel, w.recurrentKernel, w.bias]); // same shapes and block order as Keras
+        const ours = built(spec, { units, ...tfjs.variant }, inputDim, w);
+        for (const states of [undefined, init]) {
+          const what = states ? 'initial state' : 'zero state';
+          const expected = theirs.apply(x, states ? { initialState: states } : {}) as tf.Tensor;
+          assertClose(spec.sequence(x, w, tfjs.variant, states).h, expected, 1e-5, `readable sequence vs tf.layers, ${what}`);
+          assertClose(
+            ours.apply(x, states ? { initialState: stateArg(states) } : {}) as tf.Tensor,
+            expected,
+            1e-5,
+            `layer vs tf.layers, ${what}`,
+          );
+        }
+      });
+    }
+  });
+}
+
+function registerGradientTests<V extends object>(spec: CellSpec<V>): void {
+  describe(`${spec.name}, gradients: the layer (native graphs, hand-written backward pass) against the plain equations`, () => {
+    const vs = spec.variants;
+    const cases: Omit<GradientCase<V>, 'variant'>[] = [
+      { returnSequences: false, time: 6, dropout: 0.3, recurrentDropout: 0.3, initialState: true },
+      { returnSequences: true, time: 6, dropout: 0.3, recurrentDropout: 0.3, initialState: false },
+      { returnSequences: true, time: 1, dropout: 0, recurrentDropout: 0, initialState: true },
+      { returnSequences: false, time: 5, dropout: 0, recurrentDropout: 0, initialState: false },
+      // 70 = 64 + 4 + 2 and 133 = 64 + 64 + 4 + 1 steps: gradients cross the chunk boundaries
+      { returnSequences: true, time: 70, dropout: 0.3, recurrentDropout: 0.3, initialState: true },
+      { returnSequences: false, time: 70, dropout: 0.3, recurrentDropout: 0.3, initialState: true },
+      { returnSequences: true, time: 70, dropout: 0, recurrentDropout: 0, initialState: false },
+      { returnSequences: true, time: 133, dropout: 0.25, recurrentDropout: 0.25, initialState: true },
+      { returnSequences: false, time: 133, dropout: 0.3, recurrentDropout: 0.3, initialState: false },
+      // one side only: a rate of 0 (or 1) draws no mask and does not advance the seed counter
+      { returnSequences: true, time: 6, dropout: 0.3, recurrentDropout: 0, initialState: true },
+      { returnSequences: true, time: 6, dropout: 0, recurrentDropout: 0.3, initialState: true },
+      { returnSequences: true, time: 6, dropout: 1, recurrentDropout: 0.3, initialState: true },
+      // the second training call draws the next 2G masks
+      { returnSequences: true, time: 6, dropout: 0.3, recurrentDropout: 0.3, initialState: true, call: 1 },
+    ];
+    cases.forEach((c, i) => gradientTest(spec, { ...c, variant: vs[i % vs.length] }));
+
+    test('the masked equations with masks of ones are the readable sequence: same values and gradients', () => {
+      const [batch, time, inputDim, units] = [2, 4, 3, 3];
+      for (const v of vs) {
+        const w = randomWeights(spec, inputDim, units, v, 30);
+        const x = rand([batch, time, inputDim], 31) as tf.Tensor3D;
+        const init = initialStates(spec, batch, units, 32);
+        const ones = (dim: number) => Array.from({ length: spec.blocks }, () => tf.ones([batch, dim]) as tf.Tensor2D);
+        const masks = { input: ones(inputDim), recurrent: ones(units) };
+        const coeff = rand([batch, time, units], 33);
+        const grad = (f: (xx: tf.Tensor3D, ww: Weights) => tf.Tensor) =>
+          tf.grads((xx: tf.Tensor, k: tf.Tensor, u: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.mul(f(xx as tf.Tensor3D, { kernel: k as tf.Tensor2D, recurrentKernel: u as tf.Tensor2D, bias: b }), coeff)),
+          )([x, w.kernel, w.recurrentKernel, w.bias]);
+        const masked = grad((xx, ww) => spec.masked(xx, ww, v, init, masks));
+        const plain = grad((xx, ww) => spec.sequence(xx, ww, v, init).h);
+        assertClose(spec.masked(x, w, v, init, masks), spec.sequence(x, w, v, init).h, 1e-6, `${spec.describe(v)}values`);
+        masked.forEach((g, i) => assert.ok(relativeDiff(g, plain[i]) < 1e-5, `${spec.describe(v)}gradient ${i}`));
+      }
+    });
+
+    for (const v of vs) {
+      test(`${spec.describe(v)}finite differences (float64, dropout on) agree with the layer gradient of every weight, input and initial-state entry`, () => {
+        finiteDifferenceCheck(spec, v);
+      });
+    }
+
+    test('an input entry dropped by every gate mask gets exactly zero gradient; the others do not', () => {
+      const [batch, time, inputDim, units, seed, rate] = [8, 5, 3, 3, 11, 0.7];
+      const v = vs[0];
+      const layer = built(spec, { units, dropout: rate, seed, ...v }, inputDim, randomWeights(spec, inputDim, units, v, 60));
+      const x = tf.variable(rand([batch, time, inputDim], 61));
+      const g = tf.grad((xx: tf.Tensor) =>
+        tf.sum(tf.mul(layer.apply(xx, { training: true }) as tf.Tensor, rand([batch, time, units], 62))),
+      )(x);
+      const input = layerMasks(spec, seed, 0, { batch, inputDim, units }, rate, 0).masks.input!.map((m) => m.arraySync());
+      const gx = g.arraySync() as Seq;
+      let dropped = 0;
+      for (let n = 0; n < batch; n++) {
+        for (let j = 0; j < inputDim; j++) {
+          const size = Math.max(...gx[n].map((gt) => Math.abs(gt[j])));
+          if (input.every((m) => m[n][j] === 0)) {
+            dropped++;
+            assert.equal(size, 0, `x[${n}][:, ${j}] is dropped by every gate yet gets a gradient`);
+          } else assert.ok(size > 0, `x[${n}][:, ${j}] is kept by some gate yet gets no gradient`);
+        }
+      }
+      assert.ok(dropped > 0, 'no input entry was dropped by every gate: the zero-gradient check is vacuous');
+    });
+
+    test('model.fit trains the layer (with dropout on): loss falls, every weight moves', async () => {
+      const x = rand([32, 6, 3], 50);
+      const y = tf.sum(x, [1, 2]).greater(0).cast('float32').reshape([32, 1]); // "is the sum positive?"
+      const rnn = spec.layer({ units: 8, inputShape: [6, 3], dropout: 0.1, recurrentDropout: 0.1, seed: 1, ...vs[0] });
+      const model = tf.sequential({ layers: [rnn, tf.layers.dense({ units: 1, activation: 'sigmoid' })] });
+      model.compile({ optimizer: tf.train.adam(0.05), loss: 'binaryCrossentropy' });
+      const before = rnn.getWeights().map((t) => t.clone());
+      const history = await model.fit(x, y, { epochs: 15, batchSize: 16, verbose: 0, shuffle: false });
+      const losses = history.history.loss as number[];
+      assert.ok(losses[losses.length - 1] < 0.7 * losses[0], `loss did not fall: ${losses[0]} -> ${losses[losses.length - 1]}`);
+      rnn.getWeights().forEach((t, i) => assert.ok(maxAbsDiff(t, before[i]) > 1e-3, `weight ${i} did not change`));
+    });
+  });
+}
+
+function registerDropoutTests<V extends object>(spec: CellSpec<V>): void {
+  describe(`${spec.name}, dropout (Keras 2 semantics), read back from the outputs`, () => {
+    // 1 unit, 1 input, rate 0.5 (entries 0 or 2), the same x for every sample over 70 steps (chunks 64 + 4 + 2):
+    // each sample's trajectory must be the float64 reference's for one constant combination of G per-gate masks,
+    // masks only where x_t or h_{t-1} enter the products, the carried state unmasked; and every combination occurs.
+    const time = 70;
+    const combos = maskCombos(spec.blocks);
+    const batch = 32 * combos.length;
+    for (const side of ['input', 'recurrent'] as const) {
+      for (const v of spec.variants) {
+        test(`${spec.describe(v)}${side} side: one mask per sample and gate, constant over ${time} steps and across chunks, entries 0 or 1/(1 - rate)`, () => {
+          const w = {
+            kernel: rand([1, spec.blocks], 52, 1.5),
+            recurrentKernel: rand([1, spec.blocks], 53, 1.5),
+            bias: rand(spec.biasShape(1, v), 54, 0.5),
+          };
+          const rates = side === 'input' ? { dropout: 0.5 } : { recurrentDropout: 0.5 };
+          const layer = built(spec, { units: 1, ...rates, seed: 21, ...v }, 1, w as Weights);
+          const x1 = rand([1, time, 1], 51) as tf.Tensor3D;
+          const init = spec.carried.map((_, i) => (i === 0 ? 0.5 : 1.2));
+          const expected = combos.map((combo) => {
+            const masks = combo.map((m) => [[m]]);
+            const ref = spec.reference64(
+              x1.arraySync(),
+              arrays64(w as Weights),
+              v,
+              init.map((s) => [[s]]),
+              {
+                input: side === 'input' ? masks : null,
+                recurrent: side === 'recurrent' ? masks : null,
+              },
+            );
+            return ref.h[0].map((ht) => ht[0]);
+          });
+          // Combinations the equations cannot tell apart count as one (reset-before: with the candidate's mask 0,
+          // r meets h_{t-1} nowhere, so r's mask has no effect); a single shared mask could produce only 2 classes.
+          const classes = expected.filter((e, i) => expected.findIndex((o) => minPairwiseGap([o, e]) < 1e-12) === i);
+          assert.ok(minPairwiseGap(classes) > 1e-3, 'the trajectories are not distinguishable: test is vacuous');
+          assert.ok(classes.length > (spec.blocks > 1 ? 2 : 1), `only ${classes.length} distinguishable combinations: test is vacuous`);
+          const states = init.map((s) => tf.fill([batch, 1], s));
+          const out = layer.apply(tf.tile(x1, [batch, 1, 1]), { training: true, initialState: stateArg(states) }) as tf.Tensor;
+          const rows = out.reshape([batch, time]).arraySync() as Mat;
+          const found = rows.map((row) => classes.findIndex((e) => e.every((val, t) => Math.abs(val - row[t]) < 1e-5)));
+          assert.ok(
+            !found.includes(-1),
+            `sample ${found.indexOf(-1)} follows no constant-mask trajectory: ${rows[found.indexOf(-1)]?.slice(0, 5)}`,
+          );
+          assert.equal(
+            new Set(found).size,
+            classes.length,
+            `only combinations ${[...new Set(found)]} of ${classes.length} occurred: masks shared between gates or samples?`,
+          );
+        });
+      }
+    }
+
+    test('only in training: inference is deterministic and dropout-free; masks redrawn per call; seeds reproduce them', () => {
+      const [inputDim, units] = [4, 3];
+      const v = spec.variants[0];
+      const w = randomWeights(spec, inputDim, units, v, 70);
+      const x = rand([6, 5, inputDim], 71) as tf.Tensor3D;
+      const make = (seed: number | null) => built(spec, { units, dropout: 0.3, recurrentDropout: 0.3, seed, ...v }, inputDim, w);
+      const layer = make(9);
+      const inference = layer.apply(x) as tf.Tensor;
+      assertClose(layer.apply(x, { training: false }) as tf.Tensor, inference, 0, 'inference not deterministic');
+      assertClose(inference, spec.sequence(x, w, v).h, 1e-5, 'inference should equal the readable, dropout-free cell');
+      const train1 = layer.apply(x, { training: true }) as tf.Tensor;
+      const train2 = layer.apply(x, { training: true }) as tf.Tensor;
+      assert.ok(maxAbsDiff(train1, inference) > 1e-3, 'training output equals inference output');
+      assert.ok(maxAbsDiff(train1, train2) > 1e-3, 'masks were not redrawn between calls');
+      // a fresh layer with the same seed replays the same masks; another seed does not; no seed: unseeded
+      assertClose(make(9).apply(x, { training: true }) as tf.Tensor, train1, 0, 'same seed, different masks');
+      assert.ok(maxAbsDiff(make(10).apply(x, { training: true }) as tf.Tensor, train1) > 1e-3, 'seed ignored');
+      const [u1, u2] = [make(null), make(null)].map((l) => l.apply(x, { training: true }) as tf.Tensor);
+      assert.ok(maxAbsDiff(u1, u2) > 1e-3, 'two unseeded layers drew the same masks');
+    });
+  });
+}
+
+function registerLayerTests<V extends object>(spec: CellSpec<V>): void {
+  const v0 = spec.variants[0];
+  const G = spec.blocks;
+
+  describe(`${spec.name}, Keras compatibility: parameters, weight names, initial weights`, () => {
+    const { layer: layerParams, model: modelParams } = spec.referenceParams;
+    test(`Embedding(10000,128) -> ${spec.name}(128) -> Dense(1) has ${modelParams} parameters; the layer ${layerParams}`, () => {
+      const rnn = spec.layer({ units: 128, ...v0 });
+      const model = tf.sequential({
+        layers: [
+          tf.layers.embedding({ inputDim: 10000, outputDim: 128, inputShape: [null] }),
+          rnn,
+          tf.layers.dense({ units: 1, activation: 'sigmoid' }),
+        ],
+      });
+      assert.equal(rnn.countParams(), layerParams);
+      assert.equal(paramCount(spec.kind, 128, 128), layerParams);
+      assert.deepEqual(
+        rnn.getWeights().map((t) => t.shape),
+        [[128, G * 128], [128, G * 128], spec.biasShape(128, v0)],
+      );
+      assert.deepEqual(
+        rnn.weights.map((w) => w.originalName.split('/').pop()),
+        ['kernel', 'recurrent_kernel', 'bias'],
+      );
+      assert.equal(model.countParams(), modelParams);
+      model.dispose();
+    });
+
+    test(`buildModel({ rnn: '${spec.kind}' }): ${spec.name}(128, dropout 0.2, recurrent dropout 0.2), ${modelParams} parameters`, () => {
+      const model = buildModel({ rnn: spec.kind, maxLen: 12 });
+      const layer = recurrentLayerOf(model);
+      assert.ok(layer instanceof spec.layerClass, `the recurrent layer is ${layer.getClassName()}`);
+      const config = layer.getConfig();
+      assert.deepEqual([config.units, config.dropout, config.recurrentDropout], [128, 0.2, 0.2]);
+      assert.equal(model.countParams(), modelParams);
+      assert.deepEqual((model.predict(tf.zeros([2, 12], 'int32')) as tf.Tensor).shape, [2, 1]);
+      model.dispose();
+    });
+
+    test('default initialisers: glorot-uniform kernel, orthogonal recurrent kernel, the default bias', () => {
+      const [inputDim, units] = [16, 16];
+      const layer = built(spec, { units, ...v0 }, inputDim);
+      const [kernel, recurrentKernel, bias] = layer.getWeights();
+      // glorot uniform: U(-limit, limit) with limit = sqrt(6 / (fan_in + fan_out)), variance limit^2 / 3
+      // (tfjs's glorotNormal default would overshoot the limit on ~4% of entries)
+      const limit = Math.sqrt(6 / (inputDim + G * units));
+      const k = flat(kernel);
+      assert.ok(
+        k.every((x) => Math.abs(x) <= limit + 1e-7),
+        'kernel exceeds the glorot-uniform limit',
+      );
+      assert.ok(Math.max(...k.map(Math.abs)) > 0.95 * limit, 'kernel does not fill the glorot-uniform range');
+      const variance = k.reduce((s, x) => s + x * x, 0) / k.length;
+      assert.ok(Math.abs(variance / ((limit * limit) / 3) - 1) < 0.15, `kernel variance ${variance}`);
+      // Keras's Orthogonal on [units, G*units] gives orthonormal ROWS: U U^T = I (and, when square, columns too)
+      assertClose(
+        tf.matMul(recurrentKernel, recurrentKernel, false, true),
+        tf.eye(units),
+        1e-5,
+        'recurrent kernel rows are not orthonormal',
+      );
+      if (G === 1) assertClose(tf.matMul(recurrentKernel, recurrentKernel, true, false), tf.eye(units), 1e-5, 'U^T U is not I');
+      assert.deepEqual(bias.shape, spec.biasShape(units, v0));
+      assert.deepEqual(flat(bias), spec.defaultBias(units));
+    });
+  });
+
+  describe(`${spec.name}, saving and loading`, () => {
+    const dirs: string[] = [];
+    after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+    spec.saveVariants.forEach((v, i) => {
+      for (const returnSequences of [i % 2 === 1, i % 2 === 0]) {
+        test(`${spec.describe(v)}returnSequences = ${returnSequences}: file:// round trip keeps the class, config, weights and predictions`, async () => {
+          const args = { units: 4, returnSequences, dropout: 0.2, recurrentDropout: 0.1, seed: 3, ...v };
+          const model = tf.sequential({
+            layers: [spec.layer({ ...args, inputShape: [5, 3] }), tf.layers.dense({ units: 1, activation: 'sigmoid' })], // per timestep when returnSequences
+          });
+          const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${spec.errorPrefix}-test-`));
+          dirs.push(dir);
+          await model.save(`file://${dir}`);
+          const loaded = await tf.loadLayersModel(`file://${path.join(dir, 'model.json')}`);
+          const x = rand([7, 5, 3], 80);
+          assert.deepEqual(flat(loaded.predict(x) as tf.Tensor), flat(model.predict(x) as tf.Tensor));
+          const [original, restored] = [model.layers[0], loaded.layers[0]];
+          assert.ok(restored instanceof spec.layerClass, `restored as ${restored.getClassName()}`);
+          const config = restored.getConfig();
+          for (const [key, value] of Object.entries(args)) assert.deepEqual(config[key], value, `config.${key}`);
+          assert.deepEqual(restored.getConfig(), original.getConfig());
+          assert.deepEqual(loaded.getConfig(), model.getConfig());
+          restored.getWeights().forEach((t, j) => assert.deepEqual(flat(t), flat(original.getWeights()[j]), `weight ${j}`));
+          const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+          assert.equal(json.modelTopology.config.layers[0].class_name, spec.name);
+        });
+      }
+    });
+  });
+
+  describe(`${spec.name}, bad input gets a clear error`, () => {
+    const [batch, time, inputDim, units] = [2, 3, 4, 5];
+    const x = rand([batch, time, inputDim], 1) as tf.Tensor3D;
+    const good = randomWeights(spec, inputDim, units, v0, 2);
+    const init = initialStates(spec, batch, units, 3);
+    // the message names the cell, the offending tensor and the shape it was given
+    const shaped = (name: string, shape: number[]) => new RegExp(`${spec.errorPrefix}: ${name}[^]*${shape.join(',\\s*')}`);
+
+    test("weights of the wrong shape (another cell's layout, wrong rows, a bias of another shape) name the weight and its shape", () => {
+      const other = G === 4 ? 3 : 4;
+      const seq = (w: Partial<Weights>) => () => spec.sequence(x, { ...good, ...w }, v0);
+      assert.throws(seq({ kernel: rand([inputDim, other * units], 3) as tf.Tensor2D }), shaped('kernel', [inputDim, other * units]));
+      assert.throws(seq({ kernel: rand([inputDim + 1, G * units], 3) as tf.Tensor2D }), shaped('kernel', [inputDim + 1, G * units]));
+      assert.throws(
+        seq({ recurrentKernel: rand([units, other * units], 4) as tf.Tensor2D }),
+        shaped('recurrentKernel', [units, other * units]),
+      );
+      const expected = spec.biasShape(units, v0).join();
+      const biases = [[2, G * units], [G * units], [(G + 1) * units]].filter((s) => s.join() !== expected);
+      for (const shape of biases) assert.throws(seq({ bias: rand(shape, 5) }), shaped('bias', shape));
+      const wrongRows = { ...good, kernel: rand([inputDim + 1, G * units], 3) as tf.Tensor2D };
+      assert.throws(() => spec.step(at(x, 0) as tf.Tensor2D, init, wrongRows, v0), shaped('kernel', [inputDim + 1, G * units]));
+    });
+
+    test('x of the wrong rank or without steps, initial states of the wrong shape or number, and units 0 are named', () => {
+      assert.throws(() => spec.sequence(rand([batch, inputDim], 6) as unknown as tf.Tensor3D, good, v0), shaped('x', [batch, inputDim]));
+      assert.throws(
+        () => spec.sequence(tf.zeros([batch, 0, inputDim]) as tf.Tensor3D, good, v0),
+        new RegExp(`${spec.errorPrefix}: x has no timesteps`),
+      );
+      const bad = [...init.slice(0, -1), tf.zeros([batch, units + 1]) as tf.Tensor2D];
+      assert.throws(() => spec.sequence(x, good, v0, bad), shaped('initialState', [batch, units + 1]));
+      const layer = built(spec, { units, ...v0 }, inputDim, good);
+      assert.throws(() => layer.apply(x, { initialState: stateArg(bad) }), shaped('initialState', [batch, units + 1]));
+      assert.throws(() => layer.apply(x, { initialState: [...init, init[0]] }), new RegExp(`initialState needs ${init.length} tensor`));
+      assert.throws(() => spec.layer({ units: 0, ...v0 }), new RegExp(`${spec.errorPrefix}: units must be a positive integer`));
+    });
+  });
+
+  describe(`${spec.name}, no leaks`, () => {
+    test('one set of graphs serves any batch size; model.predict and training leave no tensors behind; nor do the readable cell and gates()', async () => {
+      const time = 70; // chunks 64 + 4 + 2
+      const rnn = spec.layer({ units: 6, inputShape: [time, 4], dropout: 0.2, recurrentDropout: 0.2, seed: 2, ...v0 });
+      const model = tf.sequential({ layers: [rnn, tf.layers.dense({ units: 1 })] });
+      model.compile({ optimizer: tf.train.adam(0.01), loss: 'meanSquaredError' });
+      const batches = [2, 7, 1].map((n, i) => [rand([n, time, 4], 100 + i), rand([n, 1], 110 + i)] as const);
+      for (const [x, y] of batches) await model.trainOnBatch(x, y); // first calls build the graphs
+      const before = tf.memory().numTensors;
+      for (const [x, y] of batches) {
+        await model.trainOnBatch(x, y);
+        tf.dispose(model.predict(x) as tf.Tensor);
+      }
+      assert.equal(tf.memory().numTensors, before, 'tensors leaked');
+      const x = batches[1][0] as tf.Tensor3D;
+      const w = rnn.layerWeights();
+      const plain = spec.sequence(x, w, v0);
+      assertClose(rnn.apply(x) as tf.Tensor, lastStep(plain.h), 1e-5, 'batch of 7 after training');
+      tf.dispose(Object.values(plain));
+      const [x0, s0] = [at(x, 0) as tf.Tensor2D, initialStates(spec, 7, 6, 5)];
+      const counted = tf.memory().numTensors;
+      tf.dispose(Object.values(spec.sequence(x, w, v0)));
+      tf.dispose(Object.values(spec.step(x0, s0, w, v0)));
+      if (spec.gates) tf.dispose(Object.values(spec.gates(rnn, x)));
+      assert.equal(tf.memory().numTensors, counted, 'the readable cell or gates() leaked');
+    });
+  });
+}
