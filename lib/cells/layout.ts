@@ -6,9 +6,10 @@
  *   recurrentKernel  U  [units,    G*units]   same block order
  *   bias             b  per cell (GRU reset_after: [2, 3*units], two rows)
  *
- * The readable cells (lib/cells/gru.ts, lstm.ts, simple-rnn.ts) and the layers (lib/cells/recurrent-layer.ts) call these.
+ * The readable cells (lib/cells/gru.ts, lstm.ts, simple-rnn.ts) and the layers (lib/cells/recurrent-layer.ts) call these;
+ * the readable cells also share the two helpers at the end, which cut a sequence into steps and stack them back.
  */
-import type * as tf from '@tensorflow/tfjs-node';
+import * as tf from '@tensorflow/tfjs-node';
 import type { LayerWeights } from '../engine/chunked-graphs';
 
 /** What fixes a cell's layout: its name in errors, its gate blocks, its bias shape and its carried states. */
@@ -72,4 +73,23 @@ export function checkSequence(layout: CellLayout, x: tf.Tensor, weights: LayerWe
       failCell(layout, `initialState is [${s.shape}], expected [batch=${batch}, units=${units}]${which}`);
     }
   }
+}
+
+/** x [batch, time, inputDim] as its steps x_1 .. x_T, each [batch, inputDim] (tf.unstack, whose gradient fails for one step). */
+export function timeSteps(x: tf.Tensor3D): tf.Tensor2D[] {
+  return x.shape[1] === 1 ? [x.reshape([x.shape[0], x.shape[2]])] : (tf.unstack(x, 1) as tf.Tensor2D[]);
+}
+
+/** The steps' named outputs, each [batch, units], stacked over time: each [batch, time, units]. */
+export function stackSteps<K extends string>(steps: Record<K, tf.Tensor2D>[]): Record<K, tf.Tensor3D> {
+  const keys = Object.keys(steps[0]) as K[];
+  return Object.fromEntries(
+    keys.map((k) => [
+      k,
+      tf.stack(
+        steps.map((s) => s[k]),
+        1,
+      ),
+    ]),
+  ) as Record<K, tf.Tensor3D>;
 }

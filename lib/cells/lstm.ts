@@ -1,12 +1,12 @@
 // The LSTM as equations: one step (lstmStep) and a sequence (lstmSequence) in plain tfjs ops, one line per equation.
-// Every faster LSTM of the course is tested against these: the layer KerasLSTM and its native graphs
-// (lib/cells/lstm-layer.ts, lib/engine/lstm-graphs.ts) and the tests' float64 reference.
+// Every other LSTM of the course is tested against these: the layer KerasLSTM (lib/cells/lstm-layer.ts) with its
+// native graphs (lib/engine/lstm-graphs.ts) and the tests' float64 port (test/cells/reference64.ts).
 //
-// Conventions, Keras's (keras.layers.LSTM, Keras 2):
-//   kernel W [inputDim, 4*units] and recurrentKernel U [units, 4*units], gate blocks side by side in the order
-//   i | f | c | o; one bias [4*units] (unit_forget_bias: its f block starts at 1, the rest at 0, lib/cells/lstm-layer.ts);
+// Conventions, Keras's (keras.layers.LSTM, Keras 2); examples are rows (x_t W, not W x_t):
+//   kernel W [inputDim, 4*units] and recurrentKernel U [units, 4*units]: four gate blocks side by side, order
+//   i | f | c | o; one bias [4*units];
 //   sigmoid gates, tanh candidate and output; the cell state c is carried beside h, never output;
-//   examples are rows (x_t W, not W x_t).
+//   initial weights (the layer's): glorot-uniform W, orthogonal U, bias 0 but 1 on the f block (unit_forget_bias).
 //
 //   i_t = sigmoid(x_t W_i + h_{t-1} U_i + b_i)          input gate: how much of the candidate is written
 //   f_t = sigmoid(x_t W_f + h_{t-1} U_f + b_f)          forget gate: how much of c_{t-1} is kept
@@ -15,14 +15,14 @@
 //   c_t = f_t * c_{t-1} + i_t * g_t                     the cell state (memory)
 //   h_t = o_t * tanh(c_t)                               the output and hidden state
 import * as tf from '@tensorflow/tfjs-node';
-import { LSTM_LAYOUT, checkSequence, checkWeights } from './layout';
+import { LSTM_LAYOUT, checkSequence, checkWeights, stackSteps, timeSteps } from './layout';
 
 /** An LSTM's weights in Keras's layout (see the top of this file). */
 export type LstmWeights = { kernel: tf.Tensor2D; recurrentKernel: tf.Tensor2D; bias: tf.Tensor1D };
 /** What one LSTM step computes; each tensor is [batch, units]. */
 export type LstmStepResult = { i: tf.Tensor2D; f: tf.Tensor2D; g: tf.Tensor2D; o: tf.Tensor2D; c: tf.Tensor2D; h: tf.Tensor2D };
 /** The same for every step of a sequence; each tensor is [batch, time, units]. */
-export type LstmSequenceResult = { i: tf.Tensor3D; f: tf.Tensor3D; g: tf.Tensor3D; o: tf.Tensor3D; c: tf.Tensor3D; h: tf.Tensor3D };
+export type LstmSequenceResult = { [K in keyof LstmStepResult]: tf.Tensor3D };
 
 /** One LSTM step: x [batch, inputDim], hPrev and cPrev [batch, units] -> i, f, g, o, c and h, each [batch, units]. */
 export function lstmStep(x: tf.Tensor2D, hPrev: tf.Tensor2D, cPrev: tf.Tensor2D, w: LstmWeights): LstmStepResult {
@@ -49,16 +49,13 @@ export function lstmSequence(
 ): LstmSequenceResult {
   checkSequence(LSTM_LAYOUT, x, w, options.initialState ?? []);
   return tf.tidy(() => {
-    const [batch, time] = x.shape;
-    const zeros = () => tf.zeros([batch, w.recurrentKernel.shape[0]]) as tf.Tensor2D;
+    const zeros = () => tf.zeros([x.shape[0], w.recurrentKernel.shape[0]]) as tf.Tensor2D;
     let [h, c] = options.initialState ?? [zeros(), zeros()];
-    const steps: LstmStepResult[] = [];
-    for (let t = 0; t < time; t++) {
-      const xt = x.slice([0, t, 0], [-1, 1, -1]).squeeze([1]) as tf.Tensor2D; // (a slice: tf.unstack's gradient fails for 1 step)
-      steps.push(lstmStep(xt, h, c, w));
-      [h, c] = [steps[t].h, steps[t].c];
-    }
-    const overTime = (k: keyof LstmStepResult) => tf.stack(steps.map((s) => s[k]) as tf.Tensor2D[], 1) as tf.Tensor3D;
-    return { i: overTime('i'), f: overTime('f'), g: overTime('g'), o: overTime('o'), c: overTime('c'), h: overTime('h') };
+    const steps = timeSteps(x).map((xt) => {
+      const step = lstmStep(xt, h, c, w);
+      [h, c] = [step.h, step.c];
+      return step;
+    });
+    return stackSteps(steps);
   });
 }

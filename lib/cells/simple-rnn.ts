@@ -1,13 +1,14 @@
 // The simple (Elman) RNN as an equation: one step (simpleRnnStep) and a sequence (simpleRnnSequence) in plain tfjs ops.
-// Every faster simple RNN of the course is tested against these: the layer KerasSimpleRNN and its native graphs
-// (lib/cells/simple-rnn-layer.ts, lib/engine/simple-rnn-graphs.ts) and the tests' float64 reference.
+// Every other simple RNN of the course is tested against these: the layer KerasSimpleRNN (lib/cells/simple-rnn-layer.ts)
+// with its native graphs (lib/engine/simple-rnn-graphs.ts) and the tests' float64 port (test/cells/reference64.ts).
 //
 // Conventions, Keras's (keras.layers.SimpleRNN): kernel W [inputDim, units], recurrentKernel U [units, units],
-// bias b [units]; tanh; examples are rows (x_t W, not W x_t).
+// bias b [units]; tanh; examples are rows (x_t W, not W x_t); initial weights (the layer's): glorot-uniform W,
+// orthogonal U, zero bias (lib/cells/initializers.ts).
 //
 //   h_t = tanh(x_t W + b + h_{t-1} U)        no gate: the state is rewritten at every step
 import * as tf from '@tensorflow/tfjs-node';
-import { SIMPLE_RNN_LAYOUT, checkSequence, checkWeights } from './layout';
+import { SIMPLE_RNN_LAYOUT, checkSequence, checkWeights, timeSteps } from './layout';
 
 /** A simple RNN's weights in Keras's layout (see the top of this file). */
 export type SimpleRnnWeights = { kernel: tf.Tensor2D; recurrentKernel: tf.Tensor2D; bias: tf.Tensor1D };
@@ -22,13 +23,10 @@ export function simpleRnnStep(x: tf.Tensor2D, hPrev: tf.Tensor2D, w: SimpleRnnWe
 export function simpleRnnSequence(x: tf.Tensor3D, w: SimpleRnnWeights, options: { initialState?: tf.Tensor2D } = {}): tf.Tensor3D {
   checkSequence(SIMPLE_RNN_LAYOUT, x, w, options.initialState ? [options.initialState] : []);
   return tf.tidy(() => {
-    const [batch, time] = x.shape;
-    let h = options.initialState ?? (tf.zeros([batch, w.recurrentKernel.shape[0]]) as tf.Tensor2D);
-    const hs: tf.Tensor2D[] = [];
-    for (let t = 0; t < time; t++) {
-      const xt = x.slice([0, t, 0], [-1, 1, -1]).squeeze([1]) as tf.Tensor2D; // (a slice: tf.unstack's gradient fails for 1 step)
-      hs.push((h = simpleRnnStep(xt, h, w)));
-    }
-    return tf.stack(hs, 1) as tf.Tensor3D;
+    let h = options.initialState ?? (tf.zeros([x.shape[0], w.recurrentKernel.shape[0]]) as tf.Tensor2D);
+    return tf.stack(
+      timeSteps(x).map((xt) => (h = simpleRnnStep(xt, h, w))),
+      1,
+    ) as tf.Tensor3D;
   });
 }

@@ -11,46 +11,11 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-node';
 import { gruSequence, gruStep } from '../../lib/cells/gru';
 import { KerasGRU, holdGates, kerasGru, normalizeFixedGates, type FixedGates } from '../../lib/cells/gru-layer';
-import type { GateMasks } from '../../lib/engine/dropout';
-import { built, finiteDifferenceCheck, gradientTest, randomWeights, registerCellTests, type CellSpec, type Weights } from './harness';
+import { built, finiteDifferenceCheck, gradientTest, randomWeights, registerCellTests, type CellSpec } from './harness';
 import { gru64, NO_MASKS64, type Mat, type Seq, type Vec } from './reference64';
 import { assertClose, flat, rand } from './helpers';
 
 type GruVariant = { resetAfter: boolean; fixedGates?: FixedGates };
-
-/** The GRU with Keras's per-gate dropout masks (and held gates) in plain tfjs ops: the autodiff yardstick of KerasGRU.call. */
-function maskedGru(x: tf.Tensor3D, w: Weights, v: GruVariant, [h0]: tf.Tensor2D[], masks: GateMasks): tf.Tensor3D {
-  const { resetAfter, fixedGates: fixed = {} } = v;
-  const [Wz, Wr, Wh] = tf.split(w.kernel, 3, 1);
-  const [Uz, Ur, Uh] = tf.split(w.recurrentKernel, 3, 1);
-  const [bIn, bRec] = resetAfter ? tf.unstack(w.bias) : [w.bias, tf.zeros(w.bias.shape)];
-  const [bz, br, bh] = tf.split(bIn, 3);
-  const [rz, rr, rh] = tf.split(bRec, 3);
-  let h: tf.Tensor = h0;
-  const hs: tf.Tensor[] = [];
-  const [batch, time, inputDim] = x.shape;
-  for (let t = 0; t < time; t++) {
-    const xt = x.slice([0, t, 0], [batch, 1, inputDim]).reshape([batch, inputDim]); // (tf.unstack's gradient fails for 1 step)
-    const xg = (g: number) => (masks.input ? xt.mul(masks.input[g]) : xt);
-    const hg = (g: number) => (masks.recurrent ? h.mul(masks.recurrent[g]) : h);
-    const held = (value: number) => tf.fill([batch, h0.shape[1]], value);
-    const z =
-      fixed.update !== undefined
-        ? held(fixed.update)
-        : tf.sigmoid(tf.add(tf.add(tf.matMul(xg(0), Wz), bz), tf.add(tf.matMul(hg(0), Uz), rz)));
-    const r =
-      fixed.reset !== undefined
-        ? held(fixed.reset)
-        : tf.sigmoid(tf.add(tf.add(tf.matMul(xg(1), Wr), br), tf.add(tf.matMul(hg(1), Ur), rr)));
-    const inputSide = tf.add(tf.matMul(xg(2), Wh), bh);
-    const candidate = resetAfter
-      ? tf.tanh(tf.add(inputSide, r.mul(tf.add(tf.matMul(hg(2), Uh), rh))))
-      : tf.tanh(tf.add(inputSide, tf.matMul(r.mul(hg(2)), Uh)));
-    h = z.mul(h).add(tf.sub(1, z).mul(candidate));
-    hs.push(h);
-  }
-  return tf.stack(hs, 1) as tf.Tensor3D;
-}
 
 const gruSpec: CellSpec<GruVariant> = {
   name: 'KerasGRU',
@@ -67,7 +32,6 @@ const gruSpec: CellSpec<GruVariant> = {
   // a held gate: the plain equations on holdGates's weights (lib/cells/gru-layer.ts)
   step: (x, [h], w, v) => gruStep(x, h, holdGates(w, v.fixedGates, v), v),
   sequence: (x, w, v, init) => gruSequence(x, holdGates(w, v.fixedGates, v), { resetAfter: v.resetAfter, initialState: init?.[0] }),
-  masked: maskedGru,
   reference64: (x, { W, U, b }, v, init, masks) =>
     gru64(x, W, U, b, { resetAfter: v.resetAfter, h0: init?.[0], masks, fixedGates: v.fixedGates }),
   gates: (layer, x, init) => (layer as KerasGRU).gates(x, init?.[0]),

@@ -7,36 +7,12 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-node';
 import { lstmSequence, lstmStep, type LstmWeights } from '../../lib/cells/lstm';
 import { KerasLSTM, kerasLstm } from '../../lib/cells/lstm-layer';
-import type { GateMasks } from '../../lib/engine/dropout';
-import { built, registerCellTests, type CellSpec, type Weights } from './harness';
+import { built, registerCellTests, type CellSpec } from './harness';
 import { lstm64, type Vec } from './reference64';
 import { assertClose, flat, rand } from './helpers';
 
 type LstmVariant = { unitForgetBias?: boolean };
 type States = [tf.Tensor2D, tf.Tensor2D];
-
-/** The LSTM with Keras 2's per-gate dropout masks in plain tfjs ops: the autodiff yardstick of KerasLSTM.call. */
-function maskedLstm(x: tf.Tensor3D, w: Weights, _v: LstmVariant, [h0, c0]: tf.Tensor2D[], masks: GateMasks): tf.Tensor3D {
-  const Ws = tf.split(w.kernel, 4, 1);
-  const Us = tf.split(w.recurrentKernel, 4, 1);
-  const bs = tf.split(w.bias, 4);
-  const [batch, time, inputDim] = x.shape;
-  let h: tf.Tensor = h0;
-  let c: tf.Tensor = c0;
-  const hs: tf.Tensor[] = [];
-  for (let t = 0; t < time; t++) {
-    const xt = x.slice([0, t, 0], [batch, 1, inputDim]).reshape([batch, inputDim]); // (tf.unstack's gradient fails for 1 step)
-    const hPrev = h;
-    const xg = (g: number) => (masks.input ? xt.mul(masks.input[g]) : xt);
-    const hg = (g: number) => (masks.recurrent ? hPrev.mul(masks.recurrent[g]) : hPrev);
-    const pre = (g: number) => tf.add(tf.add(tf.matMul(xg(g), Ws[g]), bs[g]), tf.matMul(hg(g), Us[g]));
-    const [i, f, g, o] = [tf.sigmoid(pre(0)), tf.sigmoid(pre(1)), tf.tanh(pre(2)), tf.sigmoid(pre(3))];
-    c = f.mul(c).add(i.mul(g));
-    h = o.mul(tf.tanh(c));
-    hs.push(h);
-  }
-  return tf.stack(hs, 1) as tf.Tensor3D;
-}
 
 const lstmSpec: CellSpec<LstmVariant> = {
   name: 'KerasLSTM',
@@ -52,7 +28,6 @@ const lstmSpec: CellSpec<LstmVariant> = {
   layerClass: KerasLSTM,
   step: (x, [h, c], w) => lstmStep(x, h, c, w as LstmWeights),
   sequence: (x, w, _v, init) => lstmSequence(x, w as LstmWeights, { initialState: init as States | undefined }),
-  masked: maskedLstm,
   reference64: (x, { W, U, b }, _v, init, masks) => lstm64(x, W, U, b as Vec, { h0: init?.[0], c0: init?.[1], masks }),
   gates: (layer, x, init) => (layer as KerasLSTM).gates(x, init as States | undefined),
   tfjs: { variant: {}, layer: (units) => tf.layers.lstm({ units, recurrentActivation: 'sigmoid', returnSequences: true }) },

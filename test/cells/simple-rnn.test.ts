@@ -7,25 +7,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-node';
 import { simpleRnnSequence, simpleRnnStep, type SimpleRnnWeights } from '../../lib/cells/simple-rnn';
 import { KerasSimpleRNN, kerasSimpleRnn } from '../../lib/cells/simple-rnn-layer';
-import type { GateMasks } from '../../lib/engine/dropout';
-import { built, registerCellTests, type CellSpec, type Weights } from './harness';
+import { built, registerCellTests, type CellSpec } from './harness';
 import { simpleRnn64, type Vec } from './reference64';
 import { assertClose } from './helpers';
-
-/** The simple RNN with Keras's dropout masks in plain tfjs ops: the autodiff yardstick of KerasSimpleRNN.call. */
-function maskedSimpleRnn(x: tf.Tensor3D, w: Weights, _v: object, [h0]: tf.Tensor2D[], masks: GateMasks): tf.Tensor3D {
-  const [batch, time, inputDim] = x.shape;
-  let h: tf.Tensor = h0;
-  const hs: tf.Tensor[] = [];
-  for (let t = 0; t < time; t++) {
-    const xt = x.slice([0, t, 0], [batch, 1, inputDim]).reshape([batch, inputDim]); // (tf.unstack's gradient fails for 1 step)
-    const xIn = masks.input ? xt.mul(masks.input[0]) : xt;
-    const hIn = masks.recurrent ? h.mul(masks.recurrent[0]) : h;
-    h = tf.tanh(tf.add(tf.add(tf.matMul(xIn, w.kernel), w.bias), tf.matMul(hIn, w.recurrentKernel)));
-    hs.push(h);
-  }
-  return tf.stack(hs, 1) as tf.Tensor3D;
-}
 
 const simpleRnnSpec: CellSpec<object> = {
   name: 'KerasSimpleRNN',
@@ -41,7 +25,6 @@ const simpleRnnSpec: CellSpec<object> = {
   layerClass: KerasSimpleRNN,
   step: (x, [h], w) => ({ h: simpleRnnStep(x, h, w as SimpleRnnWeights) }),
   sequence: (x, w, _v, init) => ({ h: simpleRnnSequence(x, w as SimpleRnnWeights, { initialState: init?.[0] }) }),
-  masked: maskedSimpleRnn,
   reference64: (x, { W, U, b }, _v, init, masks) => simpleRnn64(x, W, U, b as Vec, { h0: init?.[0], masks }),
   tfjs: { variant: {}, layer: (units) => tf.layers.simpleRNN({ units, returnSequences: true }) },
   defaultBias: (units) => Array(units).fill(0),
