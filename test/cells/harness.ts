@@ -115,16 +115,16 @@ export function layerMasks<V extends object>(
 }
 
 /**
- * The readable sequence with Keras's per-gate dropout masks, derived from it rather than written again: a mask m_g on
+ * A readable sequence with Keras's per-gate dropout masks, derived from it rather than written again: a mask m_g on
  * x_t (or h_{t-1}) where it meets the block W_g (or U_g) gives (x_t * m_g) W_g = x_t (diag(m_g) W_g), so each sample
- * runs spec.sequence on its own weights, every block's rows scaled by its masks. The carried state stays unmasked,
- * as in Keras. The autodiff yardstick of the layer's training pass.
+ * runs `run` (every h_t of the plain cell, e.g. gruSequence) on its own weights, each of the `blocks` gate blocks'
+ * rows scaled by its masks. The carried state stays unmasked, as in Keras.
  */
-export function maskedSequence<V extends object>(
-  spec: CellSpec<V>,
+export function maskedRun(
+  blocks: number,
+  run: (x: tf.Tensor3D, w: Weights, states: tf.Tensor2D[]) => tf.Tensor3D,
   x: tf.Tensor3D,
   w: Weights,
-  v: V,
   states: tf.Tensor2D[],
   masks: GateMasks,
 ): tf.Tensor3D {
@@ -133,8 +133,8 @@ export function maskedSequence<V extends object>(
   const scaleRows = (kernel: tf.Tensor2D, perGate: tf.Tensor2D[] | null, n: number): tf.Tensor2D => {
     if (!perGate) return kernel;
     const scale = (block: tf.Tensor, g: number) => block.mul(row(perGate[g], n).reshape([-1, 1]));
-    if (spec.blocks === 1) return scale(kernel, 0) as tf.Tensor2D;
-    return tf.concat(tf.split(kernel, spec.blocks, 1).map(scale), 1) as tf.Tensor2D;
+    if (blocks === 1) return scale(kernel, 0) as tf.Tensor2D;
+    return tf.concat(tf.split(kernel, blocks, 1).map(scale), 1) as tf.Tensor2D;
   };
   const samples = Array.from({ length: x.shape[0] }, (_, n) => {
     const wn = {
@@ -142,10 +142,25 @@ export function maskedSequence<V extends object>(
       recurrentKernel: scaleRows(w.recurrentKernel, masks.recurrent, n),
       bias: w.bias,
     };
-    const sn = states.map((s) => row(s, n) as tf.Tensor2D);
-    return spec.sequence(x.slice([n, 0, 0], [1, -1, -1]), wn, v, sn).h;
+    return run(
+      x.slice([n, 0, 0], [1, -1, -1]),
+      wn,
+      states.map((s) => row(s, n) as tf.Tensor2D),
+    );
   });
   return tf.concat(samples, 0) as tf.Tensor3D;
+}
+
+/** The cell's readable sequence with Keras's per-gate dropout masks (maskedRun): the autodiff yardstick of the layer's training pass. */
+export function maskedSequence<V extends object>(
+  spec: CellSpec<V>,
+  x: tf.Tensor3D,
+  w: Weights,
+  v: V,
+  states: tf.Tensor2D[],
+  masks: GateMasks,
+): tf.Tensor3D {
+  return maskedRun(spec.blocks, (xn, wn, sn) => spec.sequence(xn, wn, v, sn).h, x, w, states, masks);
 }
 
 /** One comparison of the layer's gradients with autodiff of the plain equations. */
