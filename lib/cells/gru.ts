@@ -36,13 +36,8 @@ export function gruStep(x: tf.Tensor2D, hPrev: tf.Tensor2D, w: GruWeights, { res
     const z = tf.sigmoid(x.matMul(Wz).add(bInZ).add(hPrev.matMul(Uz)).add(bRecZ));
     const r = tf.sigmoid(x.matMul(Wr).add(bInR).add(hPrev.matMul(Ur)).add(bRecR));
     const candidate = resetAfter
-      ? tf.tanh(
-          x
-            .matMul(Wh)
-            .add(bInH)
-            .add(r.mul(hPrev.matMul(Uh).add(bRecH))),
-        )
-      : tf.tanh(x.matMul(Wh).add(bInH).add(r.mul(hPrev).matMul(Uh)));
+      ? tf.tanh(tf.add(x.matMul(Wh).add(bInH), r.mul(hPrev.matMul(Uh).add(bRecH))))
+      : tf.tanh(tf.add(x.matMul(Wh).add(bInH), r.mul(hPrev).matMul(Uh)));
     const h = z.mul(hPrev).add(tf.sub(1, z).mul(candidate));
     return { z, r, candidate, h } as GruStepResult;
   });
