@@ -11,7 +11,8 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-node';
 import { gruSequence, gruStep } from '../../lib/cells/gru';
 import { KerasGRU, holdGates, kerasGru, normalizeFixedGates, type FixedGates } from '../../lib/cells/gru-layer';
-import { built, finiteDifferenceCheck, gradientTest, randomWeights, registerCellTests, type CellSpec } from './harness';
+import { registerCellTests } from './harness';
+import { built, finiteDifferenceCheck, gradientTest, randomWeights, type CellSpec } from './cell-checks';
 import { gru64, NO_MASKS64, type Mat, type Seq, type Vec } from './reference64';
 import { assertClose, flat, rand } from './helpers';
 
@@ -123,18 +124,6 @@ describe('hand-worked examples (1 unit, 2 steps)', () => {
     const layer = built(gruSpec, { units: 1, resetAfter: false }, 1, weights);
     assertClose(layer.apply(x) as tf.Tensor, [0.372487022, -0.299251283], 1e-6, 'layer h');
   });
-
-  test('a bias of the wrong shape for the variant is rejected, saying how the two variants keep their biases', () => {
-    const bias3 = tf.tensor1d([0, 0, 0.5]);
-    assert.throws(
-      () => gruSequence(x, { kernel, recurrentKernel, bias: bias3 }, { resetAfter: true }),
-      /resetAfter=true keeps input and recurrent biases as two rows/,
-    );
-    assert.throws(
-      () => gruStep(tf.tensor2d([[1]]), tf.zeros([1, 1]) as tf.Tensor2D, { kernel, recurrentKernel, bias: bias3 }),
-      /gru: bias is \[3\]/,
-    );
-  });
 });
 
 describe('what is only the GRU', () => {
@@ -177,7 +166,36 @@ describe('what is only the GRU', () => {
     });
     assert.equal(seen.size, 2, 'expected both kept and dropped samples');
   });
+
+  test('a bias of the wrong shape for the variant is rejected, saying how the two variants keep their biases', () => {
+    const [kernel, recurrentKernel, x] = [tf.tensor2d([[0.5, 1, 2]]), tf.tensor2d([[1, -1, 1]]), tf.tensor3d([[[1], [-1]]])];
+    const bias3 = tf.tensor1d([0, 0, 0.5]);
+    assert.throws(
+      () => gruSequence(x, { kernel, recurrentKernel, bias: bias3 }, { resetAfter: true }),
+      /resetAfter=true keeps input and recurrent biases as two rows/,
+    );
+    assert.throws(
+      () => gruStep(tf.tensor2d([[1]]), tf.zeros([1, 1]) as tf.Tensor2D, { kernel, recurrentKernel, bias: bias3 }),
+      /gru: bias is \[3\]/,
+    );
+  });
 });
+
+// The held gate's blocks (columns z: 0..n-1, r: n..2n-1 of W, U and every bias row) get exactly zero gradient.
+const heldBlocksAreZero = (fixedGates: FixedGates, grads: Record<string, tf.Tensor>, n: number) => {
+  for (const [gate, block] of [
+    ['update', 0],
+    ['reset', 1],
+  ] as const) {
+    if (fixedGates[gate] === undefined) continue;
+    for (const name of ['kernel', 'recurrentKernel', 'bias']) {
+      const g = grads[name];
+      const rows = g.rank === 1 ? g.reshape([1, -1]) : g;
+      const cols = rows.slice([0, block * n], [rows.shape[0], n]);
+      assert.deepEqual([...new Set(flat(cols).map(Math.abs))], [0], `${name}: the held ${gate} gate's block has a non-zero gradient`);
+    }
+  }
+};
 
 describe('fixed gates: a gate held at 0 or 1 (not a Keras option; notebook 05 measures what each gate buys)', () => {
   const [batch, time, inputDim, units] = [2, 5, 3, 4];
@@ -207,22 +225,63 @@ describe('fixed gates: a gate held at 0 or 1 (not a Keras option; notebook 05 me
     }
   }
 
-  // The held gate's blocks (columns z: 0..n-1, r: n..2n-1 of W, U and every bias row) get exactly zero gradient.
-  const heldBlocksAreZero = (fixedGates: FixedGates, grads: Record<string, tf.Tensor>, n: number) => {
-    for (const [gate, block] of [
-      ['update', 0],
-      ['reset', 1],
-    ] as const) {
-      if (fixedGates[gate] === undefined) continue;
-      for (const name of ['kernel', 'recurrentKernel', 'bias']) {
-        const g = grads[name];
-        const rows = g.rank === 1 ? g.reshape([1, -1]) : g;
-        const cols = rows.slice([0, block * n], [rows.shape[0], n]);
-        assert.deepEqual([...new Set(flat(cols).map(Math.abs))], [0], `${name}: the held ${gate} gate's block has a non-zero gradient`);
-      }
-    }
-  };
+  test('holdGates: with r held at 1 the candidate sees the whole recurrent term; at 0 none of it; the other gate is untouched', () => {
+    const w = randomWeights(gruSpec, inputDim, units, { resetAfter: true }, 70);
+    const x = rand([batch, inputDim], 71) as tf.Tensor2D;
+    const hPrev = rand([batch, units], 72, 0.9) as tf.Tensor2D;
+    const [Wh, Uh] = [w.kernel, w.recurrentKernel].map((m) => tf.split(m, 3, 1)[2]);
+    const [bIn, bRec] = tf.unstack(w.bias).map((b) => tf.split(b, 3)[2]);
+    const inputSide = tf.matMul(x, Wh).add(bIn);
+    const open = gruStep(x, hPrev, holdGates(w, { reset: 1 }));
+    assertClose(open.candidate, tf.tanh(inputSide.add(tf.matMul(hPrev, Uh)).add(bRec)), 1e-6, 'r = 1');
+    assert.deepEqual([...new Set(flat(open.r))], [1]);
+    const shut = gruStep(x, hPrev, holdGates(w, { reset: 0 }));
+    assertClose(shut.candidate, tf.tanh(inputSide), 1e-6, 'r = 0: the input alone');
+    assert.deepEqual([...new Set(flat(shut.r))], [0]);
+    // the computed gates are untouched by holding the other one; no held gate: the weights themselves
+    const free = gruStep(x, hPrev, w);
+    assertClose(open.z, free.z, 0, 'z when r is held');
+    assert.equal(holdGates(w, undefined), w);
+  });
+});
 
+describe('fixedGates, the layer option: what it accepts, and save and load', () => {
+  test('anything but { update?: 0 | 1, reset?: 0 | 1 } is rejected with what to write instead', () => {
+    assert.deepEqual(normalizeFixedGates({ reset: 1, update: 0 }), { update: 0, reset: 1 });
+    assert.equal(normalizeFixedGates({}), null);
+    assert.equal(normalizeFixedGates(undefined), null);
+    assert.throws(() => normalizeFixedGates({ reset: 0.5 }), /fixedGates\.reset must be 0 or 1/);
+    assert.throws(() => normalizeFixedGates({ forget: 1 }), /knows the gates "update" and "reset", not "forget"/);
+    assert.throws(() => normalizeFixedGates('open'), /must be an object like \{ reset: 1 \}/);
+    assert.throws(() => kerasGru({ units: 2, fixedGates: { update: 2 as 0 } }), /fixedGates\.update must be 0 or 1/);
+    assert.throws(
+      () => holdGates(randomWeights(gruSpec, 3, 4, { resetAfter: true }, 1), { reset: -1 as 0 }),
+      /fixedGates\.reset must be 0 or 1/,
+    );
+  });
+
+  test('save and load keep the held gates (getConfig) and the predictions; a free layer saves no fixedGates key', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gru-fixed-'));
+    try {
+      const model = tf.sequential({
+        layers: [kerasGru({ units: 4, inputShape: [6, 3], fixedGates: { reset: 1, update: 0 } }), tf.layers.dense({ units: 1 })],
+      });
+      await model.save(`file://${dir}`);
+      const loaded = await tf.loadLayersModel(`file://${path.join(dir, 'model.json')}`);
+      const restored = loaded.layers[0] as KerasGRU;
+      assert.deepEqual(restored.fixedGates, { update: 0, reset: 1 });
+      assert.deepEqual(restored.getConfig().fixedGates, { update: 0, reset: 1 });
+      const x = rand([5, 6, 3], 81);
+      assert.deepEqual(flat(loaded.predict(x) as tf.Tensor), flat(model.predict(x) as tf.Tensor));
+      assert.deepEqual([...new Set(flat(restored.gates(x as tf.Tensor3D).r))], [1]);
+      assert.ok(!('fixedGates' in kerasGru({ units: 2 }).getConfig()), 'a free GRU has no fixedGates in its config');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("fixed gates: gradients (the held gate's weights get none)", () => {
   // the layer against autodiff of the plain equations with the gate held (its graphs use the constant)
   const autodiffCases = [
     { resetAfter: true, returnSequences: false, time: 133, dropout: 0.3, fixedGates: { reset: 1 } },
@@ -260,57 +319,4 @@ describe('fixed gates: a gate held at 0 or 1 (not a Keras option; notebook 05 me
       heldBlocksAreZero(v.fixedGates!, grads, 3);
     });
   }
-
-  test('holdGates: with r held at 1 the candidate sees the whole recurrent term; at 0 none of it; the other gate is untouched', () => {
-    const w = randomWeights(gruSpec, inputDim, units, { resetAfter: true }, 70);
-    const x = rand([batch, inputDim], 71) as tf.Tensor2D;
-    const hPrev = rand([batch, units], 72, 0.9) as tf.Tensor2D;
-    const [Wh, Uh] = [w.kernel, w.recurrentKernel].map((m) => tf.split(m, 3, 1)[2]);
-    const [bIn, bRec] = tf.unstack(w.bias).map((b) => tf.split(b, 3)[2]);
-    const inputSide = tf.matMul(x, Wh).add(bIn);
-    const open = gruStep(x, hPrev, holdGates(w, { reset: 1 }));
-    assertClose(open.candidate, tf.tanh(inputSide.add(tf.matMul(hPrev, Uh)).add(bRec)), 1e-6, 'r = 1');
-    assert.deepEqual([...new Set(flat(open.r))], [1]);
-    const shut = gruStep(x, hPrev, holdGates(w, { reset: 0 }));
-    assertClose(shut.candidate, tf.tanh(inputSide), 1e-6, 'r = 0: the input alone');
-    assert.deepEqual([...new Set(flat(shut.r))], [0]);
-    // the computed gates are untouched by holding the other one; no held gate: the weights themselves
-    const free = gruStep(x, hPrev, w);
-    assertClose(open.z, free.z, 0, 'z when r is held');
-    assert.equal(holdGates(w, undefined), w);
-  });
-
-  test('anything but { update?: 0 | 1, reset?: 0 | 1 } is rejected with what to write instead', () => {
-    assert.deepEqual(normalizeFixedGates({ reset: 1, update: 0 }), { update: 0, reset: 1 });
-    assert.equal(normalizeFixedGates({}), null);
-    assert.equal(normalizeFixedGates(undefined), null);
-    assert.throws(() => normalizeFixedGates({ reset: 0.5 }), /fixedGates\.reset must be 0 or 1/);
-    assert.throws(() => normalizeFixedGates({ forget: 1 }), /knows the gates "update" and "reset", not "forget"/);
-    assert.throws(() => normalizeFixedGates('open'), /must be an object like \{ reset: 1 \}/);
-    assert.throws(() => kerasGru({ units: 2, fixedGates: { update: 2 as 0 } }), /fixedGates\.update must be 0 or 1/);
-    assert.throws(
-      () => holdGates(randomWeights(gruSpec, 3, 4, { resetAfter: true }, 1), { reset: -1 as 0 }),
-      /fixedGates\.reset must be 0 or 1/,
-    );
-  });
-
-  test('save and load keep the held gates (getConfig) and the predictions; a free layer saves no fixedGates key', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gru-fixed-'));
-    try {
-      const model = tf.sequential({
-        layers: [kerasGru({ units: 4, inputShape: [6, 3], fixedGates: { reset: 1, update: 0 } }), tf.layers.dense({ units: 1 })],
-      });
-      await model.save(`file://${dir}`);
-      const loaded = await tf.loadLayersModel(`file://${path.join(dir, 'model.json')}`);
-      const restored = loaded.layers[0] as KerasGRU;
-      assert.deepEqual(restored.fixedGates, { update: 0, reset: 1 });
-      assert.deepEqual(restored.getConfig().fixedGates, { update: 0, reset: 1 });
-      const x = rand([5, 6, 3], 81);
-      assert.deepEqual(flat(loaded.predict(x) as tf.Tensor), flat(model.predict(x) as tf.Tensor));
-      assert.deepEqual([...new Set(flat(restored.gates(x as tf.Tensor3D).r))], [1]);
-      assert.ok(!('fixedGates' in kerasGru({ units: 2 }).getConfig()), 'a free GRU has no fixedGates in its config');
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
-  });
 });

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-node';
 import { lstmSequence, lstmStep, type LstmWeights } from '../../lib/cells/lstm';
 import { KerasLSTM, kerasLstm } from '../../lib/cells/lstm-layer';
-import { built, registerCellTests, type CellSpec } from './harness';
+import { registerCellTests } from './harness';
+import { built, type CellSpec } from './cell-checks';
 import { lstm64, type Vec } from './reference64';
 import { assertClose, flat, rand } from './helpers';
 

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-node';
 import { simpleRnnSequence, simpleRnnStep, type SimpleRnnWeights } from '../../lib/cells/simple-rnn';
 import { KerasSimpleRNN, kerasSimpleRnn } from '../../lib/cells/simple-rnn-layer';
-import { built, registerCellTests, type CellSpec } from './harness';
+import { registerCellTests } from './harness';
+import { built, type CellSpec } from './cell-checks';
 import { simpleRnn64, type Vec } from './reference64';
 import { assertClose } from './helpers';
 

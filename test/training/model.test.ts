@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-node';
 import { gruSequence } from '../../lib/cells/gru';
 import { KerasGRU } from '../../lib/cells/gru-layer';
-import { maskedRun } from '../cells/harness';
+import { maskedRun } from '../cells/cell-checks';
 import {
   REFERENCE_MODEL,
   buildModel,
