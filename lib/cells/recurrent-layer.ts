@@ -12,13 +12,14 @@
  *   output    the last h_T [batch, units], or every h_t [batch, time, units] with returnSequences;
  *   state     starts at zeros unless `initialState` is given to call.
  *
- * A subclass names its gate count and bias shape, checks its weights and runs the recurrence (on the
- * native-graph engine, lib/engine/chunked-graphs.ts).
+ * A subclass names its layout (gate blocks, bias shape, carried states: lib/cells/layout.ts) and runs the
+ * recurrence (on the native-graph engine, lib/engine/chunked-graphs.ts).
  */
 import * as tf from '@tensorflow/tfjs-node';
 import { NO_DROPOUT, clampRate, drawGateMasks, type GateMasks } from '../engine/dropout';
 import type { Initializer } from './initializers';
 import type { LayerWeights } from '../engine/chunked-graphs';
+import { checkSequence, failCell, type CellLayout } from './layout';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 
@@ -56,11 +57,6 @@ export abstract class KerasRecurrentLayer extends tf.layers.Layer {
   private bias: tf.LayerVariable | null = null;
   private maskDraws = 0; // advances the seed so every call draws fresh, yet reproducible, masks
 
-  /** Gate blocks per kernel: GRU 3, LSTM 4, SimpleRNN 1. */
-  protected abstract readonly gateBlocks: number;
-  /** States carried from step to step: h, and the LSTM's c. */
-  protected abstract readonly stateCount: number;
-
   constructor(args: KerasRecurrentArgs) {
     super(args);
     if (!Number.isInteger(args.units) || args.units <= 0) this.fail(`units must be a positive integer, got ${args.units}`);
@@ -75,27 +71,28 @@ export abstract class KerasRecurrentLayer extends tf.layers.Layer {
     this.inputSpec = [new tf.InputSpec({ ndim: 3 })];
   }
 
-  /** Throws the layer's error, prefixed with its module (e.g. "gru: ..."). */
-  protected abstract fail(message: string): never;
-  /** The bias's shape for `units` (GRU reset_after: [2, 3u]). */
-  protected abstract biasShape(): number[];
+  /** The cell's gate blocks, bias shape and carried states (lib/cells/layout.ts). */
+  protected abstract layout(): CellLayout;
+  /** Throws the layer's error, prefixed with its cell (e.g. "gru: ..."). */
+  protected fail(message: string): never {
+    return failCell(this.layout(), message);
+  }
   /** The bias's initialiser at build time (the LSTM's sets its forget block to 1). */
   protected initialBias(): Initializer {
     return this.biasInitializer;
   }
-  /** Checks x [batch, time, inputDim] against the weights; throws a clear error. */
-  protected abstract checkInputs(x: tf.Tensor, weights: LayerWeights): void;
-  /** The recurrence: every h_t or the last, from the initial states (one per stateCount), with this call's masks. */
+  /** The recurrence: every h_t or the last, from the initial states (one per state of the layout), with this call's masks. */
   protected abstract recur(x: tf.Tensor3D, weights: LayerWeights, initialStates: tf.Tensor2D[], masks: GateMasks): tf.Tensor;
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     const inputDim = shape[shape.length - 1];
     if (inputDim == null) this.fail(`the last input dimension must be known, got [${shape}]`);
-    const width = this.gateBlocks * this.units;
+    const layout = this.layout();
+    const width = layout.gates * this.units;
     this.kernel = this.addWeight('kernel', [inputDim, width], 'float32', this.kernelInitializer);
     this.recurrentKernel = this.addWeight('recurrent_kernel', [this.units, width], 'float32', this.recurrentInitializer);
-    this.bias = this.addWeight('bias', this.biasShape(), 'float32', this.initialBias());
+    this.bias = this.addWeight('bias', layout.biasShape(this.units), 'float32', this.initialBias());
     this.built = true;
   }
 
@@ -108,22 +105,18 @@ export abstract class KerasRecurrentLayer extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
       const weights = this.layerWeights();
-      this.checkInputs(x, weights);
-      const [batch, , inputDim] = x.shape;
+      const layout = this.layout();
       const given =
         kwargs.initialState === undefined ? [] : Array.isArray(kwargs.initialState) ? kwargs.initialState : [kwargs.initialState];
-      if (given.length > 0 && given.length !== this.stateCount) {
-        this.fail(`initialState needs ${this.stateCount} tensor(s) [batch, units], got ${given.length}`);
+      if (given.length > 0 && given.length !== layout.states) {
+        this.fail(`initialState needs ${layout.states} tensor(s) [batch, units], got ${given.length}`);
       }
-      for (const s of given) {
-        if (s.rank !== 2 || s.shape[0] !== batch || s.shape[1] !== this.units) {
-          this.fail(`initialState is [${s.shape}], expected [batch=${batch}, units=${this.units}]`);
-        }
-      }
+      checkSequence(layout, x, weights, given);
+      const [batch, , inputDim] = x.shape;
       const initial =
         given.length > 0
           ? (given as tf.Tensor2D[])
-          : Array.from({ length: this.stateCount }, () => tf.zeros([batch, this.units]) as tf.Tensor2D);
+          : Array.from({ length: layout.states }, () => tf.zeros([batch, this.units]) as tf.Tensor2D);
       const masks = kwargs.training === true ? this.drawMasks(batch, inputDim) : NO_DROPOUT;
       return this.recur(x, weights, initial, masks);
     });
@@ -155,7 +148,7 @@ export abstract class KerasRecurrentLayer extends tf.layers.Layer {
   // Keras draws each mask once per sequence (i.e. per call), one per gate, only in training (lib/engine/dropout.ts).
   private drawMasks(batch: number, inputDim: number): GateMasks {
     return drawGateMasks(
-      this.gateBlocks,
+      this.layout().gates,
       { input: [batch, inputDim], recurrent: [batch, this.units] },
       { dropout: this.dropout, recurrentDropout: this.recurrentDropout },
       () => (this.seed === null ? undefined : this.seed + this.maskDraws++),

@@ -207,6 +207,15 @@ function recordingGradients(): boolean {
 /** A recurrent layer's three weights in Keras's layout (gate blocks side by side). */
 export type LayerWeights = { kernel: tf.Tensor2D; recurrentKernel: tf.Tensor2D; bias: tf.Tensor };
 
+// [batch, time, .] <-> time-major chunks [K, batch, .] of the given lengths, the graphs' layout
+function timeMajorChunks(t: tf.Tensor, lengths: number[]): tf.Tensor[] {
+  const timeMajor = tf.transpose(t, [1, 0, 2]);
+  return lengths.length === 1 ? [timeMajor] : tf.split(timeMajor, lengths, 0);
+}
+function fromChunks(ts: tf.Tensor[]): tf.Tensor {
+  return tf.transpose(ts.length === 1 ? ts[0] : tf.concat(ts, 0), [1, 0, 2]);
+}
+
 /**
  * Runs `cell` over x [batch, time, inputDim] from the initial states (one [batch, units] per cell.states) as
  * one differentiable op: returns every h_t [batch, time, units] (returnSequences) or the last one [batch, units].
@@ -228,12 +237,7 @@ export function runCell(
   const maskFeeds: Record<string, tf.Tensor> = {};
   if (masks.input) maskFeeds.inputMasks = tf.stack(masks.input); // [G, batch, inputDim]
   if (masks.recurrent) maskFeeds.recurrentMasks = tf.stack(masks.recurrent); // [G, batch, units]
-  // [batch, time, .] <-> time-major chunks [K, batch, .], the graphs' layout
-  const toChunks = (t: tf.Tensor) => {
-    const timeMajor = tf.transpose(t, [1, 0, 2]);
-    return lengths.length === 1 ? [timeMajor] : tf.split(timeMajor, lengths, 0);
-  };
-  const fromChunks = (ts: tf.Tensor[]) => tf.transpose(ts.length === 1 ? ts[0] : tf.concat(ts, 0), [1, 0, 2]);
+  const toChunks = (t: tf.Tensor) => timeMajorChunks(t, lengths);
   const recording = recordingGradients();
   const finals = states.map((s) => s.final);
 
@@ -268,9 +272,7 @@ export function runCell(
       const dHs = returnSequences ? toChunks(dOut) : [];
       const width = 1 + states.length + saved.length;
       const dXs: tf.Tensor[] = [];
-      const dWs: tf.Tensor[] = [],
-        dUs: tf.Tensor[] = [],
-        dBiases: tf.Tensor[] = [];
+      const [dWs, dUs, dBiases]: tf.Tensor[][] = [[], [], []];
       // d loss / d (each state after the chunk): h_T's from the output unless every h_t is an output
       let grads: tf.Tensor[] = states.map((_, i) => (i === 0 && !returnSequences ? dOut : tf.zerosLike(initial[i])));
       const fetchBack = ['dX', 'dW', 'dU', 'dBias', ...states.map((s) => s.gradOut)];

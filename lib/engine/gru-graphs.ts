@@ -125,8 +125,9 @@ function addForward(g: Graph, o: GraphOps, spec: ChunkSpec, { x, w, inputMasks, 
 }
 
 // Backward: from the saved stacks (fed back in) and dL/dh_T, the gradients of x, the weights and h0.
-function addBackward(g: Graph, o: GraphOps, spec: ChunkSpec, { x, w, inputMasks, recMasks }: Shared, stacks: Record<SavedName, Ref>): void {
-  const { steps: K, units, inputDim, resetAfter } = spec;
+function addBackward(g: Graph, o: GraphOps, spec: ChunkSpec, shared: Shared, stacks: Record<SavedName, Ref>): void {
+  const { w, recMasks } = shared;
+  const { steps: K, resetAfter } = spec;
   const hStart = g.input('hStart'); // h before the chunk's first step
   const gradIn = g.input('gradIn'); // dL/dh at the chunk's last step, from the steps after it
   const perStep = (n: SavedName) => o.unstack(stacks[n], K, 0);
@@ -172,6 +173,17 @@ function addBackward(g: Graph, o: GraphOps, spec: ChunkSpec, { x, w, inputMasks,
     grad = o.addN([gz, ...terms]);
   }
 
+  addWeightGrads(g, o, spec, shared, { H, R, dZ, dR, dC, dN, hStart });
+  g.output('dh0', grad);
+}
+
+// What the backward steps hand to the weight gradients: the saved h_t and r_t, and d loss / d pre-activations.
+type StepGrads = { H: Ref[]; R: Ref[]; dZ: Ref[]; dR: Ref[]; dC: Ref[]; dN: Ref[]; hStart: Ref };
+
+// The gradients of x and the weights (outputs dX, dW, dU, dBias) from the backward steps' pre-activation gradients.
+function addWeightGrads(g: Graph, o: GraphOps, spec: ChunkSpec, { x, w, inputMasks, recMasks }: Shared, d: StepGrads): void {
+  const { steps: K, units, inputDim, resetAfter } = spec;
+  const { H, R, dZ, dR, dC, dN, hStart } = d;
   // The weight gradients, a few big matmuls per block of steps over [size*batch, .] rows; each block's
   // can start as soon as the loop has passed it.
   const rows = (t: Ref, width: number) => o.reshape(t, [-1, width]);
@@ -237,7 +249,6 @@ function addBackward(g: Graph, o: GraphOps, spec: ChunkSpec, { x, w, inputMasks,
   g.output('dW', dW);
   g.output('dU', dU);
   g.output('dBias', dBias);
-  g.output('dh0', grad);
 }
 
 /** The graph of one chunk of K steps: forward (x, h0 -> hT and saved stacks) and backward (feed the stacks back). */

@@ -1,11 +1,14 @@
 // Small, tested helpers for the concept notebooks (01-gru-concept, 02-gate-equations):
 //   - parameter counts of SimpleRNN, GRU (reset-after / reset-before) and LSTM: formula (lib/cells/layer-kinds.ts) against built layers;
-//   - Keras-style seeded initial weights (lib/cells/initializers.ts), a plain tanh RNN, and the gradient-versus-distance measurement;
+//   - Keras-style seeded initial weights (lib/cells/initializers.ts) and the gradient-versus-distance measurement
+//     (through the cells' plain equations, lib/cells/gru.ts and lib/cells/simple-rnn.ts);
 //   - the Keras <-> PyTorch GRU weight mapping, with PyTorch's documented GRU step to check it.
 import * as tf from '@tensorflow/tfjs-node';
-import { gruSequence, kerasGru, type GruWeights } from '../cells/gru';
-import { kerasLstm } from '../cells/lstm';
-import { kerasSimpleRnn } from '../cells/simple-rnn';
+import { gruSequence, type GruWeights } from '../cells/gru';
+import { kerasGru } from '../cells/gru-layer';
+import { kerasLstm } from '../cells/lstm-layer';
+import { simpleRnnSequence, type SimpleRnnWeights } from '../cells/simple-rnn';
+import { kerasSimpleRnn } from '../cells/simple-rnn-layer';
 import { kerasRecurrentInitializers, withoutOrthogonalWarning } from '../cells/initializers';
 import { paramCount, paramCountFormula, type RnnKind } from '../cells/layer-kinds';
 import { lineChart, type Figure } from '../view/plot';
@@ -69,10 +72,7 @@ export function paramCountTable(inputDim: number, units: number): ParamCountRow[
 }
 
 // ---------------------------------------------------------------------------
-// Seeded weights with Keras's default initialisers, and a plain tanh RNN
-
-/** A SimpleRNN's weights in Keras's layout. */
-export type SimpleRnnWeights = { kernel: tf.Tensor2D; recurrentKernel: tf.Tensor2D; bias: tf.Tensor1D };
+// Seeded weights with Keras's default initialisers
 
 /** keras.layers.SimpleRNN's default init, seeded with lib/cells/initializers.ts's scheme: glorot_uniform kernel, orthogonal recurrent kernel, zero bias. */
 export function kerasInitSimpleRnn(inputDim: number, units: number, seed: number): SimpleRnnWeights {
@@ -109,21 +109,6 @@ export function kerasInitGru(
       };
     }),
   );
-}
-
-/** A plain (Elman) RNN, as keras.layers.SimpleRNN: h_t = tanh(x_t W + h_{t-1} U + b); returns h for every step. */
-export function simpleRnnSequence(x: tf.Tensor3D, w: SimpleRnnWeights, initialState?: tf.Tensor2D): tf.Tensor3D {
-  return tf.tidy(() => {
-    const [batch, , inputDim] = x.shape;
-    if (inputDim !== w.kernel.shape[0]) throw new Error(`simpleRnn: x has ${inputDim} features, kernel expects ${w.kernel.shape[0]}`);
-    let h = initialState ?? (tf.zeros([batch, w.recurrentKernel.shape[0]]) as tf.Tensor2D);
-    const states: tf.Tensor2D[] = [];
-    for (const xt of tf.unstack(x, 1) as tf.Tensor2D[]) {
-      h = tf.tanh(tf.matMul(xt, w.kernel).add(tf.matMul(h, w.recurrentKernel)).add(w.bias)) as tf.Tensor2D;
-      states.push(h);
-    }
-    return tf.stack(states, 1) as tf.Tensor3D;
-  });
 }
 
 // ---------------------------------------------------------------------------

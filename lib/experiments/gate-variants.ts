@@ -14,7 +14,7 @@ import { mean, round } from '../util/stats';
 import { bestEpoch, type EpochRecord } from '../training/run-dir';
 import type { ProgressEvent } from '../training/train-progress';
 import { PROFILES, validateConfig, type TrainConfig } from '../training/config';
-import type { FixedGates } from '../cells/gru';
+import type { FixedGates } from '../cells/gru-layer';
 import { trainLabelledRuns } from './runs';
 
 // ---------------------------------------------------------------------------

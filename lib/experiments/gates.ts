@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs-node';
 import pl from 'nodejs-polars';
-import { KerasGRU } from '../cells/gru';
+import { KerasGRU } from '../cells/gru-layer';
 import { PAD_ID } from '../data/text';
 import { recurrentLayerOf } from '../training/model';
 import { figure, heatmap, lineChart, type Figure } from '../view/plot';

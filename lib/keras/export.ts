@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { KerasGRU } from '../cells/gru';
+import { KerasGRU } from '../cells/gru-layer';
 import { loadVocabulary } from '../data/vocabulary';
 import { KerasModelError, type KerasGruSpec } from './config';
 import { writeKerasModel, type KerasFileFormat, type KerasGruWeights } from './file';

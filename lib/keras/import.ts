@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { kerasGru } from '../cells/gru';
+import { kerasGru } from '../cells/gru-layer';
 import { withoutOrthogonalWarning } from '../cells/initializers';
 import { loadVocabulary, saveVocabulary, type Vocabulary } from '../data/vocabulary';
 import { KerasModelError, type KerasGruSpec } from './config';

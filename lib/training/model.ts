@@ -9,9 +9,9 @@
  */
 import * as tf from '@tensorflow/tfjs-node';
 import pl from 'nodejs-polars';
-import { kerasGru, normalizeFixedGates, type FixedGates } from '../cells/gru';
-import { kerasLstm } from '../cells/lstm';
-import { kerasSimpleRnn } from '../cells/simple-rnn';
+import { kerasGru, normalizeFixedGates, type FixedGates } from '../cells/gru-layer';
+import { kerasLstm } from '../cells/lstm-layer';
+import { kerasSimpleRnn } from '../cells/simple-rnn-layer';
 import { initSeed, kerasRecurrentInitializers, muteOrthogonalWarning, withoutOrthogonalWarning } from '../cells/initializers';
 import { deriveSeed } from '../util/prng';
 import { isRnnKind, unknownKindHint, type RnnKind } from '../cells/layer-kinds';

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { KerasAdam, loadOptimizer } from './adam';
 import * as fs from 'node:fs';
 import { binaryCrossEntropy, countCorrect, evaluate, gatherBatch } from './evaluate';
-import { KerasGRU } from '../cells/gru';
+import { KerasGRU } from '../cells/gru-layer';
 import { loadImdb, type ImdbData } from '../data/imdb';
 import { ImdbError } from '../data/errors';
 import { loadVocabulary, vocabularySha256, vocabularyToJson } from '../data/vocabulary';

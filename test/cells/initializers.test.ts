@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-node';
-import { kerasGru } from '../../lib/cells/gru';
+import { kerasGru } from '../../lib/cells/gru-layer';
 import { initSeed, kerasRecurrentInitializers, withoutOrthogonalWarning } from '../../lib/cells/initializers';
 import { deriveSeed } from '../../lib/util/prng';
 

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-node';
 import { gruStep, type GruWeights } from '../../lib/cells/gru';
+import { simpleRnnSequence } from '../../lib/cells/simple-rnn';
 import {
   GRADIENT_DEMO_DEFAULTS,
   builtLayerParamCount,
@@ -14,7 +15,6 @@ import {
   maxAbsDifference,
   paramCountTable,
   perStepFactor,
-  simpleRnnSequence,
   torchGruStep,
   unitsByTime,
 } from '../../lib/experiments/concepts';
@@ -64,7 +64,7 @@ describe('seeded Keras-style weights', () => {
     assert.deepEqual(kerasInitGru(5, 4, 7, { resetAfter: false }).bias.shape, [12]);
   });
 
-  test('simpleRnnSequence is keras SimpleRNN: it matches tf.layers.simpleRNN with the same weights', () => {
+  test("kerasInitSimpleRnn's weights are in keras SimpleRNN's layout: tf.layers.simpleRNN takes them and computes simpleRnnSequence's states", () => {
     const w = kerasInitSimpleRnn(3, 4, 1);
     const x = tf.randomNormal([2, 6, 3], 0, 1, 'float32', 5) as tf.Tensor3D;
     const layer = tf.layers.simpleRNN({ units: 4, returnSequences: true });

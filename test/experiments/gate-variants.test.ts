@@ -21,7 +21,7 @@ import {
   trainGateVariants,
   type GateRun,
 } from '../../lib/experiments/gate-variants';
-import { KerasGRU } from '../../lib/cells/gru';
+import { KerasGRU } from '../../lib/cells/gru-layer';
 import { loadRun } from '../../lib/training/run-dir';
 import type { EpochRecord } from '../../lib/training/run-dir';
 

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-node';
-import { KerasGRU } from '../../lib/cells/gru';
+import { KerasGRU } from '../../lib/cells/gru-layer';
 import { buildModel, recurrentLayerOf } from '../../lib/training/model';
 import {
   gateHeatmaps,

@@ -17,7 +17,7 @@ import { saveVocabulary, vocabularyFromJson, vocabularyToJson } from '../../lib/
 import { importKeras, type ImportedConfig } from '../../lib/keras/import';
 import { runKerasModels, type KerasEnv } from '../../lib/keras/python';
 import { wordIndexFromVocabulary } from '../../lib/keras/word-index';
-import { KerasGRU } from '../../lib/cells/gru';
+import { KerasGRU } from '../../lib/cells/gru-layer';
 import { recurrentLayerOf } from '../../lib/training/model';
 import { readNpy } from '../../lib/util/npy';
 import { Predictor } from '../../lib/training/predict';

@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-node';
-import { KerasGRU } from '../../lib/cells/gru';
+import { gruSequence } from '../../lib/cells/gru';
+import { KerasGRU } from '../../lib/cells/gru-layer';
+import { maskedRun } from '../cells/cell-checks';
 import {
   REFERENCE_MODEL,
   buildModel,
@@ -243,7 +245,13 @@ describe("TfGRU: tf.layers.gru with Keras's recurrent dropout", () => {
     assert.ok(maxAbs(hOriginal) > 10, `tf.layers.gru max |h| = ${maxAbs(hOriginal)}: if this fails, TensorFlow.js fixed the flaw`);
   });
 
-  test('without dropout it computes exactly what tf.layers.gru computes, from the same weights', () => {
+  // TfGRU's weights as the readable GRU takes them (reset-before: one bias row)
+  const tfGruWeights = (layer: TfGRU) => {
+    const [kernel, recurrentKernel, bias] = layer.getWeights();
+    return { kernel: kernel as tf.Tensor2D, recurrentKernel: recurrentKernel as tf.Tensor2D, bias };
+  };
+
+  test('without dropout it computes the readable gruSequence (reset-before), and exactly what tf.layers.gru computes', () => {
     const fixed = new TfGRU(args);
     const original = tf.layers.gru(args);
     const a = fixed.apply(x) as tf.Tensor;
@@ -251,35 +259,26 @@ describe("TfGRU: tf.layers.gru with Keras's recurrent dropout", () => {
     original.setWeights(fixed.getWeights());
     const b = original.apply(x, { training: true }) as tf.Tensor;
     assert.ok(maxAbs(a.sub(b)) < 1e-6, `max difference ${maxAbs(a.sub(b))}`);
+    const readable = gruSequence(x, tfGruWeights(fixed), { resetAfter: false }).h;
+    assert.ok(maxAbs(a.sub(readable)) < 1e-5, `TfGRU vs gruSequence: max difference ${maxAbs(a.sub(readable))}`);
   });
 
-  test("with dropout: Keras's equations, masked x_t and h_{t-1} inside the products, the unmasked h_{t-1} in the interpolation", () => {
+  test("with dropout: the readable GRU with Keras's masks, on x_t and h_{t-1} inside the products, the unmasked h_{t-1} in the interpolation", () => {
     const layer = new TfGRU({ ...args, returnSequences: true, dropout: 0.3, recurrentDropout: 0.3 });
     const xs = x.slice([0, 0, 0], [8, 20, 5]) as tf.Tensor3D;
     const out = layer.apply(xs, { training: true }) as tf.Tensor;
-    const masks = layer.cell as unknown as { dropoutMask: tf.Tensor[]; recurrentDropoutMask: tf.Tensor[] };
-    const cell = { dropoutMask: masks.dropoutMask[0], recurrentDropoutMask: masks.recurrentDropoutMask[0] };
-    const [W, U, b] = layer.getWeights();
-    const n = 6;
-    const [Wz, Wr, Wh] = tf.split(W, 3, 1);
-    const [Uz, Ur, Uh] = tf.split(U, 3, 1);
-    const [bz, br, bh] = tf.split(b, 3, 0);
-    const sigmoid = (t: tf.Tensor) => tf.sigmoid(t);
-    let h: tf.Tensor = tf.zeros([8, n]);
-    const hs: tf.Tensor[] = [];
-    for (let t = 0; t < 20; t++) {
-      const xt = xs.slice([0, t, 0], [8, 1, 5]).reshape([8, 5]).mul(cell.dropoutMask);
-      const hm = h.mul(cell.recurrentDropoutMask);
-      const z = sigmoid(xt.matMul(Wz).add(hm.matMul(Uz)).add(bz));
-      const r = sigmoid(xt.matMul(Wr).add(hm.matMul(Ur)).add(br));
-      const cand = tf.tanh(xt.matMul(Wh).add(r.mul(hm).matMul(Uh)).add(bh));
-      h = z.mul(h).add(tf.scalar(1).sub(z).mul(cand));
-      hs.push(h);
-    }
-    const expected = tf.stack(hs, 1);
+    const cell = layer.cell as unknown as { dropoutMask: tf.Tensor2D[]; recurrentDropoutMask: tf.Tensor2D[] };
+    // like tf.layers.gru, TfGRU draws three masks per side and uses the first for every gate
+    const [mx, mh] = [cell.dropoutMask[0], cell.recurrentDropoutMask[0]];
+    const masks = { input: [mx, mx, mx], recurrent: [mh, mh, mh] };
+    const run = (xn: tf.Tensor3D, w: ReturnType<typeof tfGruWeights>, [h0]: tf.Tensor2D[]) =>
+      gruSequence(xn, w, { resetAfter: false, initialState: h0 }).h;
+    const expected = maskedRun(3, run, xs, tfGruWeights(layer), [tf.zeros([8, 6]) as tf.Tensor2D], masks);
     assert.ok(maxAbs(out.sub(expected)) < 1e-5, `max difference ${maxAbs(out.sub(expected))}`);
-    const kept = cell.recurrentDropoutMask.dataSync();
+    const kept = mh.dataSync();
     assert.ok(kept.some((v) => v === 0) && kept.some((v) => Math.abs(v - 1 / 0.7) < 1e-6), 'a real dropout mask was used');
+    const undropped = gruSequence(xs, tfGruWeights(layer), { resetAfter: false }).h;
+    assert.ok(maxAbs(out.sub(undropped)) > 1e-3, 'the masks changed nothing: test is vacuous');
   });
 
   test('saves and loads as TfGRU, with the same predictions', async () => {
