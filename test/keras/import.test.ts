@@ -255,7 +255,10 @@ describe('models of another shape are refused, naming what is not supported, and
   before(async () => {
     // one Python start per Keras version
     for (const env of ['keras2', 'keras3'] as const) {
-      await runKerasModels(env, ['unsupported', ...cases.filter((c) => c.env === env).flatMap((c) => ['--model', `${c.kind}=${fileOf(c)}`])]);
+      await runKerasModels(env, [
+        'unsupported',
+        ...cases.filter((c) => c.env === env).flatMap((c) => ['--model', `${c.kind}=${fileOf(c)}`]),
+      ]);
     }
   });
   for (const c of cases) {
