@@ -16,7 +16,7 @@ export function fontStack(latin: readonly string[], generic: 'sans-serif' | 'ser
 }
 
 /** One Hangul character: jamo, compatibility jamo, extended jamo, syllables. */
-const HANGUL_CHAR = '[\\u1100-\\u11ff\\u3130-\\u318f\\ua960-\\ua97f\\uac00-\\ud7af\\ud7b0-\\ud7ff]';
+export const HANGUL_CHAR = '[\\u1100-\\u11ff\\u3130-\\u318f\\ua960-\\ua97f\\uac00-\\ud7af\\ud7b0-\\ud7ff]';
 
 /** Whether a text holds any Hangul. */
 export function hasHangul(text: string): boolean {
