@@ -61,13 +61,6 @@ export async function observeHangul(page: Page, where: string, env: NodeJS.Proce
         found.push(run);
       }
     }
-    const langOf = (el: Element | null): string => {
-      for (let e = el; e; e = e.parentElement) {
-        const lang = e.getAttribute('lang') ?? e.getAttributeNS(XML_NS, 'lang');
-        if (lang !== null) return lang;
-      }
-      return '';
-    };
     const visible = found.filter((t) => {
       const range = document.createRange();
       range.selectNodeContents(t);
@@ -75,11 +68,22 @@ export async function observeHangul(page: Page, where: string, env: NodeJS.Proce
     });
     (window as unknown as { __hangulRuns: Text[] }).__hangulRuns = visible;
     const svgDocument = document.documentElement instanceof SVGElement;
-    return visible.map((t) => ({
-      text: t.nodeValue ?? '',
-      lang: langOf(t.parentElement),
-      prose: svgDocument || t.parentElement?.closest('.jp-MarkdownOutput, .jp-RenderedMarkdown') != null,
-    }));
+    // (no named helper functions in here: tsx's __name wrapper does not exist in the page)
+    return visible.map((t) => {
+      let lang = '';
+      for (let e = t.parentElement; e; e = e.parentElement) {
+        const own = e.getAttribute('lang') ?? e.getAttributeNS(XML_NS, 'lang');
+        if (own !== null) {
+          lang = own;
+          break;
+        }
+      }
+      return {
+        text: t.nodeValue ?? '',
+        lang,
+        prose: svgDocument || t.parentElement?.closest('.jp-MarkdownOutput, .jp-RenderedMarkdown') != null,
+      };
+    });
   }, HANGUL_CHAR);
   if (runs.length === 0) return [];
   const cdp = await page.context().newCDPSession(page);
