@@ -305,7 +305,8 @@ def summary_of(nb: nbformat.NotebookNode) -> tuple[str, str]:
         title = next((l.lstrip("# ") for l in lines if l.startswith("#")), "")
         prose = next((l for l in lines if not l.startswith("#")), "")
         sentence = re.split(r"(?<=[.!?])\s", prose, maxsplit=1)[0]
-        return title, re.sub(r"[*_`$]", "", sentence)
+        plain = lambda text: re.sub(r"<[^>]+>", "", text)  # the index escapes what it shows: no markup
+        return plain(title), plain(re.sub(r"[*_`$]", "", sentence))
     return "", ""
 
 
@@ -387,20 +388,30 @@ def git_commit() -> str:
         return "unknown"
 
 
+# One Hangul run (as lib/view/korean.ts defines it): Hangul words separated only by spaces.
+_HANGUL = "\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff"
+_HANGUL_RUN = re.compile(f"[{_HANGUL}]+(?:[ \u00a0]+[{_HANGUL}]+)*")
+
+
+def escape_marked(text: str) -> str:
+    """HTML-escape a text and mark its Korean lang="ko" (so a CJK font draws its Korean forms)."""
+    return _HANGUL_RUN.sub(lambda m: f'<span lang="ko">{m[0]}</span>', html.escape(text))
+
+
 def write_index(entries: list[dict], out_dir: Path) -> None:
     """reports/index.html: every report with its summary, profile, build time, commit, duration and size.
 
     Entries of earlier runs stay listed (a run of one notebook updates its own line)."""
     rows = "\n".join(
-        f'<tr><td><a href="{html.escape(e["html"])}">{html.escape(e["title"] or e["name"])}</a>'
-        f'<br><small>{html.escape(e["summary"])}</small></td>'
+        f'<tr><td><a href="{html.escape(e["html"])}">{escape_marked(e["title"] or e["name"])}</a>'
+        f'<br><small>{escape_marked(e["summary"])}</small></td>'
         f'<td><code>{html.escape(e["profile"])}</code></td><td>{html.escape(e["built"])}</td>'
         f'<td><code>{html.escape(e["commit"])}</code></td><td class="n">{html.escape(fmt_seconds(e["seconds"]))}</td>'
         f'<td class="n">{e["figures"]}</td><td class="n">{e["size_kb"]:,} KB</td></tr>'
         for e in entries)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Gated Recurrent Units: course reports</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:64rem;margin:2rem auto;line-height:1.5}}
+<style>body{{font-family:system-ui,'Apple SD Gothic Neo','Malgun Gothic','Noto Sans KR','Noto Sans CJK KR',sans-serif;max-width:64rem;margin:2rem auto;line-height:1.5}}
 table{{border-collapse:collapse}}td,th{{padding:.4rem .6rem;border-bottom:1px solid #ddd;vertical-align:top;text-align:left}}
 td.n{{text-align:right;white-space:nowrap}}</style>
 </head><body>

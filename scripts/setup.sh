@@ -2,7 +2,7 @@
 # Set up everything the course needs, idempotently: Node packages (with the native
 # TensorFlow backend), the project-local Python environment with the Jupyter tools,
 # the tslab kernelspec inside that environment, actionlint (the workflow check), and
-# Chromium for the browser checks. Each step is skipped when its inputs have not changed
+# Chromium with a Korean font for the browser checks. Each step is skipped when its inputs have not changed
 # since it last succeeded; the checkout's path is one of those inputs (a moved or copied
 # checkout rebuilds what holds the old path).
 #
@@ -136,5 +136,28 @@ elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   run_step "chromium (apt-get install chromium)" install_chromium
 else
   say "chromium: WARNING: not found; the browser checks need it (Debian/Ubuntu: sudo apt-get install chromium)"
+fi
+
+# 6. A font with Hangul, so the reports' Korean is drawn rather than shown as empty boxes (the browser
+#    checks fail a report whose Hangul has no font): Debian's fonts-noto-cjk, through apt as root or with
+#    passwordless sudo; elsewhere a warning (macOS and Windows ship Korean fonts; fontconfig is Linux's).
+korean_font() { command -v fc-list >/dev/null 2>&1 && fc-list ':charset=ac00' family | head -n 1 | cut -d, -f1; }
+install_korean_font() { $1 apt-get install -y -qq fonts-noto-cjk || { $1 apt-get update -qq && $1 apt-get install -y -qq fonts-noto-cjk; }; }
+as_root=""
+if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root=sudo; fi
+if [ -n "$(korean_font)" ]; then
+  say "korean font: $(korean_font)"
+elif [ "$(uname -s)" = Darwin ]; then
+  say "korean font: macOS's own (Apple SD Gothic Neo)"
+elif command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" = 0 ] || [ -n "$as_root" ]; }; then
+  t0=$(now)
+  printf '\n===== korean font: apt-get install fonts-noto-cjk\n' >> "$LOG"
+  if install_korean_font "$as_root" >> "$LOG" 2>&1 && [ -n "$(korean_font)" ]; then
+    say "korean font (apt-get install fonts-noto-cjk): ok ($(took "$t0")), $(korean_font)"
+  else
+    say "korean font: WARNING: apt-get install fonts-noto-cjk failed (see $LOG); Hangul in the reports shows as empty boxes"
+  fi
+else
+  say "korean font: WARNING: no font with Hangul found; the reports' Korean shows as empty boxes and the browser checks fail (Debian/Ubuntu: sudo apt-get install fonts-noto-cjk)"
 fi
 say "ready ($(took "$T_START")); the tools' output is in $LOG"

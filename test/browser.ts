@@ -1,11 +1,13 @@
 /**
  * The browser check of HTML reports: headless Debian Chromium (playwright-core, no
  * downloaded browser) opens a report with the network blocked and reports what a
- * reader would see: charts drawn, equations typeset, errors, requests that left the page.
+ * reader would see: charts drawn, equations typeset, Korean drawn with a font that has Hangul, errors,
+ * requests that left the page.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { observeHangul, observeHangulInDiagrams, hangulProblems, type HangulObservation } from './browser-hangul';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -24,19 +26,25 @@ export interface ReportObservation {
   consoleErrors: string[];
   externalRequests: string[];
   failedRequests: string[];
+  /** Every Hangul run on the page and in its diagrams, with the fonts that drew it. */
+  hangul: HangulObservation[];
 }
 
-/** Start the system Chromium headless; fail with a clear message when it is missing. */
-export async function launchChromium(): Promise<Browser> {
+/** The environment each browser was started with (fontconfig's, for the fonts it can see). */
+export const BROWSER_ENV = new WeakMap<Browser, NodeJS.ProcessEnv>();
+
+/** Start the system Chromium headless; fail with a clear message when it is missing. `env`: its environment. */
+export async function launchChromium(env: NodeJS.ProcessEnv = process.env): Promise<Browser> {
   if (!fs.existsSync(CHROMIUM)) {
     throw new Error(
       `${CHROMIUM} not found: the browser check needs Debian's chromium (npm run setup installs it as root; ` +
         'otherwise `sudo apt-get install chromium`, or set CHROMIUM_PATH)',
     );
   }
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
+    env: env as Record<string, string>,
     // Without the background-networking flags Chromium phones home at start, which a closed network refuses.
     args: [
       '--no-sandbox',
@@ -48,6 +56,8 @@ export async function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+  BROWSER_ENV.set(browser, env);
+  return browser;
 }
 
 /** Open one report file with every non-file request blocked, and observe it. */
@@ -61,6 +71,7 @@ export async function observeReport(browser: Browser, file: string, expected: Re
     consoleErrors: [],
     externalRequests: [],
     failedRequests: [],
+    hangul: [],
   };
   await context.route('**/*', async (route) => {
     const url = route.request().url();
@@ -110,6 +121,8 @@ export async function observeReport(browser: Browser, file: string, expected: Re
     mathErrors: document.querySelectorAll('mjx-merror, [data-mjx-error]').length,
   }));
   Object.assign(obs, seen);
+  const env = BROWSER_ENV.get(browser) ?? process.env;
+  obs.hangul = [...(await observeHangul(page, 'page', env)), ...(await observeHangulInDiagrams(context, page, env))];
   await context.close();
   return obs;
 }
@@ -126,6 +139,7 @@ export function reportProblems(expected: ReportExpectation, obs: ReportObservati
     problems.push(`${obs.typesetEquations} equations typeset, the markdown holds ${expected.equations}`);
   }
   if (obs.mathErrors > 0) problems.push(`${obs.mathErrors} equations failed to typeset`);
+  problems.push(...hangulProblems(obs.hangul));
   for (const e of obs.consoleErrors) problems.push(`console error: ${e}`);
   for (const u of obs.externalRequests) problems.push(`request left the page: ${u}`);
   for (const u of obs.failedRequests) problems.push(`request failed: ${u}`);

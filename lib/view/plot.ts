@@ -4,6 +4,7 @@
  * `show()` in ./display.ts renders in JupyterLab, Notebook and nbconvert HTML.
  */
 import type { Annotations, Color, ColorScale, Config, Data, Datum, Layout, LayoutAxis, Shape } from 'plotly.js';
+import { fontStack } from './korean';
 
 /** A Plotly figure as plain JSON: no functions, no typed arrays, no NaN. */
 export interface Figure {
@@ -110,7 +111,7 @@ export const DEFAULT_CONFIG: Readonly<Partial<Config>> = { responsive: true, dis
 /** The shared look of all course charts (font, margins, hover, legend). */
 export function baseLayout(): Partial<Layout> {
   return {
-    font: { family: 'Inter, "Segoe UI", "Helvetica Neue", Arial, sans-serif', size: 13, color: '#2a2a2a' },
+    font: { family: fontStack(['Inter', 'Segoe UI', 'Helvetica Neue', 'Arial'], 'sans-serif'), size: 13, color: '#2a2a2a' },
     margin: { l: 64, r: 24, t: 56, b: 56 },
     height: DEFAULT_HEIGHT,
     hovermode: 'x unified',

@@ -4,6 +4,7 @@
  * equations' notation (x_t, h_{t-1}, b^{rec}_h), all as self-contained SVG markup.
  */
 import { round } from '../util/stats';
+import { fontStack, hasHangul } from './korean';
 
 /** A drawn diagram: its SVG and its text alternative. */
 export interface Diagram {
@@ -46,8 +47,9 @@ export const FILLS: Record<Colour, string> = {
   ink: '#f4f5f7',
 };
 
-export const SANS = "'DejaVu Sans', 'Liberation Sans', Arial, Helvetica, sans-serif";
-export const SERIF = "'DejaVu Serif', 'Liberation Serif', 'Times New Roman', Times, serif";
+// Latin fonts first (the look), then the Korean ones (lib/view/korean.ts), so Hangul is drawn with real glyphs.
+export const SANS = fontStack(['DejaVu Sans', 'Liberation Sans', 'Arial', 'Helvetica'], 'sans-serif');
+export const SERIF = fontStack(['DejaVu Serif', 'Liberation Serif', 'Times New Roman', 'Times'], 'serif');
 
 // ---- a small drawing kit ----
 
@@ -221,7 +223,7 @@ export function richText(x: number, y: number, source: string, opts: MathOptions
   source.split('$').forEach((piece, i) => {
     if (!piece) return;
     if (i % 2) formula(piece);
-    else push(piece, '', 0);
+    else push(piece, hasHangul(piece) ? ' lang="ko"' : '', 0); // Korean forms of a CJK font
   });
   if (shift !== 0) spans.push(`<tspan dy="${round(-shift, 1)}"></tspan>`);
   return (
