@@ -17,10 +17,12 @@ import {
   READING_WORDS_PER_MINUTE,
   budgetProblems,
   courseNotebooks,
+  isChapter,
   proseFigures,
   proseTable,
   readNotebookCells,
   readingMinutes,
+  wordsBeforeFirstAcross,
 } from '../lib/experiments/prose';
 import { fail, runCli, type CliSpec } from './cli';
 
@@ -31,7 +33,7 @@ const SPEC: CliSpec = {
   usage: 'node --import tsx scripts/prose.ts [--json] [NOTEBOOK.ipynb | DIR ...]   (default: notebooks/)',
   positionals: true,
   options: { json: { type: 'boolean', help: 'print the figures as JSON instead of a table' } },
-  epilog: 'A folder stands for its notebooks whose names start with a digit, the quick start first.',
+  epilog: 'A folder stands for its notebooks whose names start with a digit, in name order (the quick start sorts first).',
   exitCodes: { 2: 'bad options (a path that is neither a notebook nor a folder)' },
 };
 
@@ -48,12 +50,21 @@ void runCli(SPEC, async ({ values, positionals }) => {
     return;
   }
   console.log(proseTable(rows));
-  const chapters = rows.filter((r) => /^0[0-7]-/.test(r.name) && r.name !== QUICK_START);
+  const chapters = rows.filter((r) => isChapter(r.name));
   if (chapters.length > 0) {
-    const words = chapters.reduce((s, r) => s + r.words, 0);
+    const sum = (k: 'words' | 'deeperWords' | 'sentences') => chapters.reduce((s, r) => s + r[k], 0);
+    const sentenceWords = chapters.reduce((s, r) => s + r.meanSentenceWords * r.sentences, 0);
+    const longest = chapters.reduce((a, r) => (r.longestCell.words > a.longestCell.words ? r : a));
+    const at = (x: ReturnType<typeof wordsBeforeFirstAcross>) => (x === null ? 'none' : `${x.words} words (${x.name}, cell ${x.cell})`);
     console.log(
-      `chapters 00-07 (${chapters.length} notebooks): ${words} words on the main path, ` +
-        `${chapters.reduce((s, r) => s + r.deeperWords, 0)} in going-deeper blocks`,
+      `chapters 00-07 (${chapters.length} notebooks, read in order): ${sum('words')} words on the main path, ` +
+        `${sum('deeperWords')} in going-deeper blocks; mean sentence ${(sentenceWords / Math.max(1, sum('sentences'))).toFixed(1)} words; ` +
+        `longest markdown cell ${longest.longestCell.words} words (${longest.name}, cell ${longest.longestCell.index})`,
+    );
+    console.log(
+      `  before the first picture: ${at(wordsBeforeFirstAcross(chapters, 'picture'))}; ` +
+        `before the first cell diagram: ${at(wordsBeforeFirstAcross(chapters, 'diagram'))}; ` +
+        `before the first trained model: ${at(wordsBeforeFirstAcross(chapters, 'training'))}`,
     );
   }
   const quick = rows.find((r) => r.name === QUICK_START);

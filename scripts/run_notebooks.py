@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/run_notebooks.py [--profile ci|full] [--html DIR] [--self-contained] [NOTEBOOK ...]
 
-Notebooks run in reading order (the quick start, then file name order), each in a fresh kernel, with the profile in the
+Notebooks run in order (file name order), each in a fresh kernel, with the profile in the
 GRU_PROFILE environment variable (default: full, the reference configuration). Progress goes to
 stdout: which notebook of how many, each cell as it starts, the text a cell prints once it has
 run --echo-after seconds (default 10: training's batch and epoch lines with their ETA, as they
@@ -57,8 +57,6 @@ PLOTLY_INLINE = re.compile(
     r'<script type="text/javascript">/\* plotly\.js [^*\n]*, inlined from npm plotly\.js-dist-min \*/\n.*?</script>',
     re.S)
 PROFILES = ("ci", "full")
-# The course's first notebook (lib/experiments/prose.ts QUICK_START): run and listed before the chapters.
-QUICK_START = "00-quick-start"
 # Run silently in the kernel after each cell: the asynchronous errors recorded so far (and clears them).
 # When timers are pending it waits for them (up to `wait_ms`), so an error thrown soon after a cell
 # is charged to that cell.
@@ -71,11 +69,6 @@ ASYNC_PROBE = """{
   process.stdout.write("%s" + JSON.stringify(errors.splice(0)) + "\\n");
 }"""
 PROBE_MARK = "@@gru-async-errors@@"
-
-
-def reading_order(name: str) -> tuple[int, str]:
-    """Sort key of a notebook's name: the quick start first, then by name (a chapter beside its solutions)."""
-    return (0 if name.startswith(QUICK_START) else 1, name)
 
 
 def say(text: str) -> None:
@@ -458,8 +451,7 @@ def main() -> int:
     timeout = args.timeout if args.timeout is not None else (1800 if profile == "ci" else -1)
 
     paths = [Path(p).resolve() for p in args.notebooks] or (
-        sorted(NOTEBOOKS.glob("[0-9]*.ipynb"), key=lambda p: reading_order(p.name))
-        + sorted((NOTEBOOKS / "solutions").glob("[0-9]*.ipynb"), key=lambda p: reading_order(p.name)))
+        sorted(NOTEBOOKS.glob("[0-9]*.ipynb")) + sorted((NOTEBOOKS / "solutions").glob("[0-9]*.ipynb")))
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         print(f"no such notebook: {', '.join(missing)}", file=sys.stderr)
@@ -516,7 +508,7 @@ def main() -> int:
         say(f"  {name:<32} {fmt_seconds(seconds):>9}")
     if out_dir:
         names = {e["name"] for e in entries}
-        listed = sorted([e for e in previous_entries(out_dir) if e["name"] not in names] + entries, key=lambda e: reading_order(e["name"]))
+        listed = sorted([e for e in previous_entries(out_dir) if e["name"] not in names] + entries, key=lambda e: e["name"])
         write_index(listed, out_dir)
         (out_dir / "manifest.json").write_text(json.dumps({"profile": profile, "reports": listed}, indent=2))
         say("reports:")

@@ -196,21 +196,6 @@ test("live progress on stdout: notebook i/n, each cell as it starts, a long cell
   assert.ok(when(/cell 2 ok/) - when(/\| epoch 5\/6/) >= 500, "the long cell's lines came only at its end");
 });
 
-test('the index lists the quick start first, then the chapters by name, whatever order they were run in', () => {
-  const out = path.join(work, 'order');
-  const names = ['01-b.ipynb', '00-environment.ipynb', '00-quick-start.ipynb'];
-  const r = run(['--html', out, ...names.map((n) => notebook(n, ['md:# ' + n, 'const x = 1;']))]);
-  assert.equal(r.status, 0, r.stdout + r.stderr);
-  const index = fs.readFileSync(path.join(out, 'index.html'), 'utf8');
-  const listed = [...index.matchAll(/href="([^"]+)\.html"/g)].map((m) => m[1]);
-  assert.deepEqual(listed, ['00-quick-start', '00-environment', '01-b']);
-  const manifest = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { reports: { name: string }[] };
-  assert.deepEqual(
-    manifest.reports.map((e) => e.name),
-    listed,
-  );
-});
-
 describe('reports: plotly.js shared in assets/, or inline with --self-contained', () => {
   const cells = [
     'md:# A chart\nThe update gate $z_t = \\sigma(W_z x_t)$ and one chart.',

@@ -12,8 +12,9 @@
  *   - sentences are read from paragraphs and list items (not headings or table rows): a sentence ends at
  *     . ! or ? followed by a space and a capital, digit, quote or bracket, and at the end of its paragraph or item;
  *   - a picture is a code cell whose outputs hold an image or a Plotly chart, or, in a notebook without outputs,
- *     whose source calls show(...) or showDiagram(...); or an image in markdown;
- *   - training is the first code cell whose source calls `.fit(` or `train(`.
+ *     whose source calls show(...) or showDiagram(...); or an image in markdown; a cell diagram is a code cell
+ *     whose outputs hold an SVG (the course's diagrams are its only SVG outputs), or that calls showDiagram(...);
+ *   - training is the first code cell whose source calls `.fit(` or `train(` (comments left out).
  * "Words before" counts the main-path words of the markdown cells above that cell (and, for an image in
  * markdown, the words of its own cell before it).
  */
@@ -43,6 +44,9 @@ export interface ProseFigures {
   /** Main-path words before the first picture, and that cell's index; null when there is none. */
   wordsBeforeFirstPicture: number | null;
   firstPictureCell: number | null;
+  /** The same for the first cell diagram (lib/view/cell-diagrams.ts: an SVG output, or a showDiagram(...) call). */
+  wordsBeforeFirstDiagram: number | null;
+  firstDiagramCell: number | null;
   /** Main-path words before the first cell that trains a model; null when none does. */
   wordsBeforeTraining: number | null;
   trainingCell: number | null;
@@ -129,10 +133,16 @@ export function sentencesOf(markdown: string): string[] {
     .filter((s) => countWords(s) > 0);
 }
 
-function isPictureCode(cell: NotebookCell): boolean {
+/** Code without its comments (a `//` at the start of a line or after a space, and block comments), so that a comment naming train() does not count as a call. */
+export function withoutComments(code: string): string {
+  return code.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/(^|\s)\/\/.*$/gm, '$1');
+}
+
+function isPictureCode(cell: NotebookCell, diagramOnly: boolean): boolean {
   const outputs = cell.outputs ?? [];
-  if (outputs.length > 0) return outputs.some((o) => PICTURE_MIMES.some((m) => o.data?.[m] !== undefined));
-  return /(^|[^.\w])(show|showDiagram)\(/m.test(text(cell.source));
+  const mimes = diagramOnly ? ['image/svg+xml'] : PICTURE_MIMES;
+  if (outputs.length > 0) return outputs.some((o) => mimes.some((m) => o.data?.[m] !== undefined));
+  return (diagramOnly ? /(^|[^.\w])showDiagram\(/m : /(^|[^.\w])(show|showDiagram)\(/m).test(withoutComments(text(cell.source)));
 }
 
 const IMAGE_IN_MARKDOWN = /!\[[^\]]*\]\([^)]*\)|<img\b/i;
@@ -147,6 +157,8 @@ export function proseFigures(name: string, cells: readonly NotebookCell[]): Pros
   let sentences = 0;
   let wordsBeforeFirstPicture: number | null = null;
   let firstPictureCell: number | null = null;
+  let wordsBeforeFirstDiagram: number | null = null;
+  let firstDiagramCell: number | null = null;
   let wordsBeforeTraining: number | null = null;
   let trainingCell: number | null = null;
   let codeLines = 0;
@@ -169,11 +181,15 @@ export function proseFigures(name: string, cells: readonly NotebookCell[]): Pros
       }
     } else if (cell.cell_type === 'code') {
       codeLines += source.split('\n').filter((l) => l.trim() !== '').length;
-      if (firstPictureCell === null && isPictureCode(cell)) {
+      if (firstPictureCell === null && isPictureCode(cell, false)) {
         wordsBeforeFirstPicture = words;
         firstPictureCell = index;
       }
-      if (trainingCell === null && /\.fit\(|(^|[^.\w])train\(/m.test(source)) {
+      if (firstDiagramCell === null && isPictureCode(cell, true)) {
+        wordsBeforeFirstDiagram = words;
+        firstDiagramCell = index;
+      }
+      if (trainingCell === null && /\.fit\(|(^|[^.\w])train\(/m.test(withoutComments(source))) {
         wordsBeforeTraining = words;
         trainingCell = index;
       }
@@ -190,6 +206,8 @@ export function proseFigures(name: string, cells: readonly NotebookCell[]): Pros
     meanSentenceWords,
     wordsBeforeFirstPicture,
     firstPictureCell,
+    wordsBeforeFirstDiagram,
+    firstDiagramCell,
     wordsBeforeTraining,
     trainingCell,
     codeLines,
@@ -227,6 +245,7 @@ export function proseTable(rows: readonly ProseFigures[]): string {
     'longest cell',
     'mean sentence',
     'before 1st picture',
+    'before 1st diagram',
     'before training',
     'code lines',
   ];
@@ -237,12 +256,13 @@ export function proseTable(rows: readonly ProseFigures[]): string {
     `${f.longestCell.words} (cell ${f.longestCell.index})`,
     f.meanSentenceWords.toFixed(1),
     dash(f.wordsBeforeFirstPicture, f.firstPictureCell),
+    dash(f.wordsBeforeFirstDiagram, f.firstDiagramCell),
     dash(f.wordsBeforeTraining, f.trainingCell),
     String(f.codeLines),
   ]);
   if (rows.length > 1) {
     const sum = (k: 'words' | 'deeperWords' | 'codeLines') => String(rows.reduce((s, f) => s + f[k], 0));
-    body.push(['total', sum('words'), sum('deeperWords'), '', '', '', '', sum('codeLines')]);
+    body.push(['total', sum('words'), sum('deeperWords'), '', '', '', '', '', sum('codeLines')]);
   }
   const table = [header, ...body];
   const widths = header.map((_, c) => Math.max(...table.map((r) => r[c].length)));
@@ -261,12 +281,37 @@ export function readNotebookCells(file: string): NotebookCell[] {
   return nb.cells as NotebookCell[];
 }
 
-/** The course's notebooks in a folder (names starting with a digit), in reading order: the quick start, then the chapters. */
+/** The course's notebooks in a folder (names starting with a digit), in reading order, which is name order. */
 export function courseNotebooks(dir: string): string[] {
   const names = fs.readdirSync(dir).filter((f) => /^\d.*\.ipynb$/.test(f));
-  const rank = (f: string) => (f.startsWith(QUICK_START) ? 0 : 1);
-  return names.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0)).map((f) => path.join(dir, f));
+  return names.sort().map((f) => path.join(dir, f));
 }
 
-/** The quick start's file name, without .ipynb: the first notebook of the course. */
+/** The quick start's file name, without .ipynb: the first notebook of the course (its name sorts first). */
 export const QUICK_START = '00-quick-start';
+
+/** Whether a notebook is one of the chapters 00-07 (the quick start is not one). */
+export function isChapter(name: string): boolean {
+  return /^0[0-7]-/.test(name) && name !== QUICK_START;
+}
+
+/**
+ * Main-path words a reader meets before the first picture, or the first trained model, of a run of notebooks
+ * read in order (all the words of the notebooks before it, and those of its own before it); null when none has one.
+ */
+export function wordsBeforeFirstAcross(
+  rows: readonly ProseFigures[],
+  which: 'picture' | 'diagram' | 'training',
+): { words: number; name: string; cell: number } | null {
+  let before = 0;
+  for (const f of rows) {
+    const [words, cell] = {
+      picture: [f.wordsBeforeFirstPicture, f.firstPictureCell],
+      diagram: [f.wordsBeforeFirstDiagram, f.firstDiagramCell],
+      training: [f.wordsBeforeTraining, f.trainingCell],
+    }[which];
+    if (words !== null && cell !== null) return { words: before + words, name: f.name, cell };
+    before += f.words;
+  }
+  return null;
+}

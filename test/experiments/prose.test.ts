@@ -10,12 +10,15 @@ import {
   budgetProblems,
   countWords,
   courseNotebooks,
+  isChapter,
   plainText,
   proseFigures,
   proseTable,
   readNotebookCells,
   sentencesOf,
   splitProse,
+  withoutComments,
+  wordsBeforeFirstAcross,
   type NotebookCell,
 } from '../../lib/experiments/prose';
 
@@ -97,11 +100,58 @@ test('figures: words before the first picture and the first training, the longes
   assert.match(proseTable([f, none]), /^notebook .*\nt .*\nn .*\ntotal +14 /);
 });
 
-test('the notebooks list in reading order: the quick start first, then the chapters by name', () => {
+test('the notebooks list in name order, which is reading order: the quick start sorts first, before 00-setup-check', () => {
   const names = courseNotebooks(NOTEBOOKS).map((f) => path.basename(f, '.ipynb'));
   assert.equal(names[0], QUICK_START);
-  assert.deepEqual(names.slice(1), [...names.slice(1)].sort());
-  assert.ok(names.includes('00-environment') && names.includes('99-glossary'));
+  assert.deepEqual(names, [...names].sort());
+  assert.ok(names.includes('00-setup-check') && names.includes('99-glossary'));
+  assert.deepEqual(
+    names.filter(isChapter),
+    names.filter((n) => /^0[0-7]-/.test(n) && n !== QUICK_START),
+  );
+  assert.equal(isChapter(QUICK_START), false);
+  assert.equal(isChapter('07-keras-models'), true);
+  assert.equal(isChapter('99-glossary'), false);
+});
+
+test('a comment that names train() or show() is not a call; a call after code on the same line is', () => {
+  assert.equal(withoutComments('const a = 1; // train() builds its own\n/* show(x) */ b()').includes('train('), false);
+  const f = proseFigures('c', [
+    md('One two.'),
+    code('const m = buildModel(); // what train() builds\n/* show(chart) later */'),
+    md('Three.'),
+    code('const r = await train(config); show(chart);'),
+  ]);
+  assert.equal(f.trainingCell, 3);
+  assert.equal(f.wordsBeforeTraining, 3);
+  assert.equal(f.firstPictureCell, 3);
+  // a URL in a string is not a comment
+  assert.equal(withoutComments('fetch("http://x/train(")'), 'fetch("http://x/train(")');
+});
+
+test('cell diagrams: an SVG output or a showDiagram call; a chart is a picture but not a diagram', () => {
+  const f = proseFigures('d', [
+    md('Four words before charts.'),
+    code('show(lossChart)', [{ data: { 'application/vnd.plotly.v1+json': {} } }]),
+    md('Two more.'),
+    code('showDiagram(gruCellDiagram(1))', [{ data: { 'image/svg+xml': '<svg/>', 'text/html': '<div/>' } }]),
+  ]);
+  assert.equal(f.firstPictureCell, 1);
+  assert.equal(f.wordsBeforeFirstPicture, 4);
+  assert.equal(f.firstDiagramCell, 3);
+  assert.equal(f.wordsBeforeFirstDiagram, 6);
+  const unexecuted = proseFigures('u', [md('A b.'), code('show(x)'), code('showDiagram(d)')]);
+  assert.equal(unexecuted.firstPictureCell, 1);
+  assert.equal(unexecuted.firstDiagramCell, 2);
+});
+
+test('words before the first picture or model across notebooks read in order: all of the earlier ones, then its own', () => {
+  const a = proseFigures('a', [md('One two three.'), code('show(x)')]); // 3 words, a chart, no model
+  const b = proseFigures('b', [md('Four five.'), code('showDiagram(d)'), md('Six.'), code('await model.fit(x, y)')]);
+  assert.deepEqual(wordsBeforeFirstAcross([a, b], 'picture'), { words: 3, name: 'a', cell: 1 });
+  assert.deepEqual(wordsBeforeFirstAcross([a, b], 'diagram'), { words: 3 + 2, name: 'b', cell: 1 });
+  assert.deepEqual(wordsBeforeFirstAcross([a, b], 'training'), { words: 3 + 3, name: 'b', cell: 3 });
+  assert.equal(wordsBeforeFirstAcross([a], 'training'), null);
 });
 
 test("the quick start keeps issue 22's budget: <= 1,500 words, a picture within 250, the model within 1,000, cells <= 300", () => {
