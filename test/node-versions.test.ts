@@ -182,14 +182,14 @@ function describeRelease(node: TestedNode): void {
         JSON.stringify({ ...spec, argv: [bin, ...spec.argv.slice(1)] }),
       );
       const reports = path.join(work, `reports-${node.version}`);
-      const r = onNode(bin, PYTHON, ['scripts/run_notebooks.py', '--profile', 'ci', '--html', reports, 'notebooks/00-environment.ipynb'], {
+      const r = onNode(bin, PYTHON, ['scripts/run_notebooks.py', '--profile', 'ci', '--html', reports, 'notebooks/00-setup-check.ipynb'], {
         JUPYTER_PATH: jupyterPath,
         GRU_PROFILE: 'ci',
       });
       assert.equal(r.status, 0, output(r));
       assert.doesNotMatch(r.stderr, /warning/i);
 
-      const executed = JSON.parse(fs.readFileSync(path.join(reports, 'executed', '00-environment.ipynb'), 'utf8'));
+      const executed = JSON.parse(fs.readFileSync(path.join(reports, 'executed', '00-setup-check.ipynb'), 'utf8'));
       const outputs = executed.cells.flatMap((c: { outputs?: Record<string, unknown>[] }) => c.outputs ?? []);
       const text = JSON.stringify(outputs);
       assert.match(
