@@ -64,8 +64,24 @@ function processesWith(marker: string): string[] {
 
 test('two trainers of other configurations on one run directory: the one whose data loaded last is refused under the lock (exit 2), nothing mixed', async () => {
   const runDir = path.join(work, 'race');
-  // The late trainer passes its checks (the directory does not exist yet) and is held while its data loads...
-  const late = trainer(['--run-dir', runDir, '--seed', '7', '--epochs', '1']);
+  // The late trainer passes its checks (the directory does not exist yet) and is held while its data loads.
+  // Its load must be slow enough to stop it in: an archive at a new path is hashed again, and a maxLen no
+  // other test uses (63) is encoded from the archive in a fresh checkout (the issue's own reproduction).
+  const archiveCopy = path.join(work, 'archive-copy.tar.gz');
+  fs.copyFileSync(ARCHIVE, archiveCopy);
+  const lateArgs = [...TINY.slice(0, TINY.indexOf('--max-len')), '--max-len', '63', '--archive', archiveCopy];
+  const late = start(process.execPath, [
+    '--import',
+    'tsx',
+    'scripts/train.ts',
+    ...lateArgs,
+    '--run-dir',
+    runDir,
+    '--seed',
+    '7',
+    '--epochs',
+    '1',
+  ]);
   await late.waitFor(/loading IMDB/);
   process.kill(late.child.pid!, 'SIGSTOP');
   assert.ok(!fs.existsSync(runDir), 'premise: the late trainer has not created the run directory (nor taken its lock) yet');
