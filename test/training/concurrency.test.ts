@@ -15,7 +15,12 @@ import { epochDir, loadRun, verifyEpoch } from '../../lib/training/run-dir';
 const ARCHIVE = process.env.IMDB_ARCHIVE || SHARED_ARCHIVE;
 const TINY = ['--profile', 'ci', '--train-size', '256', '--test-size', '128', '--max-len', '50', '--archive', ARCHIVE];
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'concurrency-'));
-after(() => fs.rmSync(work, { recursive: true, force: true }));
+/** Every child started here: killed at the end, so a failed assertion never leaves one (maybe SIGSTOPped) behind. */
+const children: ChildProcess[] = [];
+after(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  fs.rmSync(work, { recursive: true, force: true });
+});
 
 /** Environment for child processes: no GRU_* overrides leaking in from the shell, quiet TensorFlow. */
 function childEnv(): NodeJS.ProcessEnv {
@@ -33,6 +38,7 @@ interface Started {
 
 function start(command: string, args: string[]): Started {
   const child = spawn(command, args, { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
   let text = '';
   child.stdout!.on('data', (d: Buffer) => void (text += d.toString()));
   child.stderr!.on('data', (d: Buffer) => void (text += d.toString()));
